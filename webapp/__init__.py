@@ -1,0 +1,81 @@
+"""Athenaeum: a library and bookshop that learns what its readers like."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from webapp.config import DEFAULT_SECRET_KEY, Config
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, error pages and CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if isinstance(config, Mapping):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
+            app.instance_path, "athenaeum.sqlite"
+        )
+    _check_secret_key(app)
+
+    from webapp.extensions import bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    _configure_login(app)
+
+    from webapp import models  # noqa: F401  (registers every table with the metadata)
+    from webapp.blueprints.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+
+    from webapp.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from webapp.context import register_template_globals
+
+    register_template_globals(app)
+
+    from webapp.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    """Warn about the development secret key, and refuse it in production."""
+    if app.config.get("SECRET_KEY") != DEFAULT_SECRET_KEY:
+        return
+    if app.config.get("PRODUCTION"):
+        raise RuntimeError(
+            "SECRET_KEY is the development default; set SECRET_KEY to a long random value in production."
+        )
+    logger.warning("SECRET_KEY is the development default: set SECRET_KEY before deploying.")
+
+
+def _configure_login(app: Flask) -> None:
+    from webapp.extensions import db, login_manager
+    from webapp.models import User
+
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.can_log_in else None

@@ -1,0 +1,60 @@
+"""Configuration classes, read from environment variables."""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _float_env(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+class Config:
+    """Base configuration: everything comes from the environment with safe defaults."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    # None means "an SQLite file in the instance folder"; create_app fills it in.
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    PRODUCTION = os.environ.get("FLASK_ENV") == "production" or os.environ.get(
+        "ATHENAEUM_PRODUCTION", ""
+    ).lower() in ("1", "true", "yes")
+
+    # Front-end assets are served from the app: no CDN, installs may be offline.
+    BOOTSTRAP_SERVE_LOCAL = True
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    # Circulation rules (used by the services; configurable per deployment).
+    LOAN_DAYS = _int_env("LOAN_DAYS", 30)
+    MAX_ACTIVE_LOANS = _int_env("MAX_ACTIVE_LOANS", 5)
+    MAX_RENEWALS = _int_env("MAX_RENEWALS", 2)
+    HOLD_COLLECT_DAYS = _int_env("HOLD_COLLECT_DAYS", 3)
+    FINE_PER_DAY = _float_env("FINE_PER_DAY", 0.25)
+
+    BOOKS_PER_PAGE = 24
+    DATA_DIR = os.environ.get("ATHENAEUM_DATA_DIR") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data"
+    )
+
+
+class TestConfig(Config):
+    """Configuration for the test suite: a throw-away database, no CSRF friction."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    WTF_CSRF_ENABLED = False
+    PRODUCTION = False

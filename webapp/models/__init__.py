@@ -1,0 +1,27 @@
+"""All models, importable from one place (and registered with the metadata on import)."""
+
+from webapp.models.activity import BookView, Favourite, Rating, Review
+from webapp.models.catalogue import Book, Category, Tag, book_tags
+from webapp.models.circulation import Hold, Loan
+from webapp.models.recs import ModelRun, Recommendation
+from webapp.models.shop import CartItem, Order, OrderItem
+from webapp.models.users import User
+
+__all__ = [
+    "Book",
+    "BookView",
+    "CartItem",
+    "Category",
+    "Favourite",
+    "Hold",
+    "Loan",
+    "ModelRun",
+    "Order",
+    "OrderItem",
+    "Rating",
+    "Recommendation",
+    "Review",
+    "Tag",
+    "User",
+    "book_tags",
+]

@@ -1,0 +1,10 @@
+"""Helpers shared by the model modules."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def utcnow() -> datetime:
+    """The current UTC time as a naive datetime (how every timestamp is stored)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)

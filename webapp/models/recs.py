@@ -1,0 +1,63 @@
+"""The recommender's output: model runs and the cached per-reader recommendations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.models.base import utcnow
+from webapp.models.catalogue import Book
+
+RUN_RUNNING = "running"
+RUN_SUCCEEDED = "succeeded"
+RUN_FAILED = "failed"
+
+
+class ModelRun(db.Model):
+    """One training of a recommender: its parameters, data sizes, timings and metrics."""
+
+    __tablename__ = "model_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(40), index=True)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default=RUN_RUNNING, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    n_users: Mapped[int | None] = mapped_column(Integer)
+    n_items: Mapped[int | None] = mapped_column(Integer)
+    n_interactions: Mapped[int | None] = mapped_column(Integer)
+    timings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Exactly one succeeded run is active: the one whose recommendations the site shows.
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class Recommendation(db.Model):
+    """A cached recommendation: book ``rank`` (1 = best) for a reader, from one model run."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (
+        UniqueConstraint("model_run_id", "user_id", "rank"),
+        CheckConstraint("rank >= 1", name="rank_positive"),
+        Index("ix_recommendations_user_id_model_run_id", "user_id", "model_run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_run_id: Mapped[int] = mapped_column(ForeignKey("model_runs.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(255))
+
+    model_run: Mapped[ModelRun] = relationship()
+    book: Mapped[Book] = relationship()

@@ -1,0 +1,467 @@
+"""Load the demo library from the real goodbooks-10k files.
+
+Real (Goodreads, goodbooks-10k): the books with shelves in ``book_tags.csv``, their
+metadata, shelves (turned into categories and tags by :mod:`webapp.services.genres`),
+every reader id, every rating and every want-to-read mark (loaded as favourites).
+
+Simulated (seeded random generator, so every run gives the same library): prices,
+copies for loan and stock for sale, account creation dates, rating and favourite dates
+(the data set has no timestamps), and 90 days of circulation drawn from the real
+ratings: readers borrow and buy books they rated, views follow the same ratings.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, func, insert, select
+
+from webapp.extensions import db
+from webapp.models import (
+    Book,
+    BookView,
+    Category,
+    Favourite,
+    Loan,
+    Order,
+    OrderItem,
+    Rating,
+    Tag,
+    User,
+    book_tags,
+)
+from webapp.models.base import utcnow
+from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID, ORDER_SHIPPED
+from webapp.models.users import ROLE_ADMIN
+from webapp.services.genres import categorise, slugify
+
+DEMO_ADMIN_USERNAME = "admin"
+DEMO_ADMIN_PASSWORD = "admin-demo-1"
+DEMO_READER_USERNAME = "demo"
+DEMO_READER_PASSWORD = "reader-demo-1"
+
+REQUIRED_COLUMNS: dict[str, dict[str, str]] = {
+    # file -> {column: kind}; kind "int" must parse as an integer, "text" may be empty
+    "books.csv": {
+        "book_id": "int", "goodreads_book_id": "int", "isbn": "text", "authors": "text",
+        "original_publication_year": "float", "title": "text", "average_rating": "float",
+        "ratings_count": "int", "image_url": "text",
+    },
+    "tags.csv": {"tag_id": "int", "tag_name": "text"},
+    "book_tags.csv": {"goodreads_book_id": "int", "tag_id": "int", "count": "int"},
+    "ratings.csv": {"user_id": "int", "book_id": "int", "rating": "int"},
+    "to_read.csv": {"user_id": "int", "book_id": "int"},
+}
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _to_ts(moment: datetime) -> float:
+    """Seconds since the epoch of a naive UTC datetime."""
+    return (moment - _EPOCH).total_seconds()
+
+
+def _from_ts(seconds: float) -> datetime:
+    """Naive UTC datetime of seconds since the epoch."""
+    return _EPOCH + timedelta(seconds=int(seconds))
+
+
+class SeedError(Exception):
+    """The demo data is missing or malformed, or the database cannot take it."""
+
+
+@dataclass
+class SeedOptions:
+    """Sizes of the simulated parts of the demo, and the random seed."""
+
+    seed: int = 42
+    days_of_history: int = 90
+    loans: int = 6000
+    overdue_loans: int = 40
+    orders: int = 1500
+    views: int = 20000
+    loan_days: int = 30
+
+
+@dataclass
+class SeedReport:
+    """What a seed run inserted, and how long it took."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    demo_reader_ratings: int = 0
+
+
+def read_demo_files(data_dir: str) -> dict[str, pd.DataFrame]:
+    """Read and validate the five goodbooks files; raise SeedError naming the first problem."""
+    frames: dict[str, pd.DataFrame] = {}
+    for name, columns in REQUIRED_COLUMNS.items():
+        path = os.path.join(data_dir, name)
+        if not os.path.isfile(path):
+            raise SeedError(f"Missing data file {path}.")
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+            raise SeedError(f"{name} is not a readable CSV file: {error}") from error
+        missing = [column for column in columns if column not in frame.columns]
+        if missing:
+            raise SeedError(f"{name} lacks the column(s) {', '.join(missing)}.")
+        for column, kind in columns.items():
+            if kind == "text":
+                continue
+            values = frame[column].str.strip()
+            parsed = pd.to_numeric(values, errors="coerce")
+            blank_allowed = kind == "float"
+            bad = parsed.isna() & ~(blank_allowed & (values == ""))
+            if kind == "int":
+                bad |= parsed.notna() & (parsed != parsed.round())
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise SeedError(
+                    f"{name} line {row + 2}: column {column} should be a number, "
+                    f"got {frame[column].iloc[row]!r}."
+                )
+            frame[column] = parsed.astype("float64" if kind == "float" else "int64")
+        frames[name] = frame
+    _check_references(frames)
+    return frames
+
+
+def _check_references(frames: dict[str, pd.DataFrame]) -> None:
+    ratings = frames["ratings.csv"]
+    bad_rating = ~ratings["rating"].between(1, 5)
+    if bad_rating.any():
+        row = int(np.flatnonzero(bad_rating.to_numpy())[0])
+        raise SeedError(f"ratings.csv line {row + 2}: rating must be 1-5, got {ratings['rating'].iloc[row]}.")
+    shelved = set(frames["book_tags.csv"]["goodreads_book_id"])
+    catalogue_ids = set(frames["books.csv"].loc[frames["books.csv"]["goodreads_book_id"].isin(shelved), "book_id"])
+    for name in ("ratings.csv", "to_read.csv"):
+        frame = frames[name]
+        unknown = ~frame["book_id"].isin(catalogue_ids)
+        if unknown.any():
+            row = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise SeedError(f"{name} line {row + 2}: book_id {frame['book_id'].iloc[row]} is not in the catalogue.")
+        duplicated = frame.duplicated(["user_id", "book_id"])
+        if duplicated.any():
+            row = int(np.flatnonzero(duplicated.to_numpy())[0])
+            raise SeedError(f"{name} line {row + 2}: the same reader and book appear twice.")
+
+
+def isbn13_from_isbn10(isbn10: str) -> str | None:
+    """ISBN-13 of an ISBN-10 (leading zeros may be missing); None when it is not one."""
+    digits = isbn10.strip().upper().zfill(10)
+    if len(digits) != 10 or not digits[:9].isdigit() or not (digits[9].isdigit() or digits[9] == "X"):
+        return None
+    core = "978" + digits[:9]
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(core))
+    return core + str((10 - total % 10) % 10)
+
+
+def database_has_demo() -> bool:
+    """True when the catalogue already holds books."""
+    return bool(db.session.scalar(select(func.count(Book.id))))
+
+
+def clear_database() -> None:
+    """Delete every row of every table (children first), inside the current transaction."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(delete(table))
+
+
+def seed_demo(
+    data_dir: str,
+    options: SeedOptions | None = None,
+    reset: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> SeedReport:
+    """Load the demo library into the database in one transaction.
+
+    Raises SeedError, leaving the database as it was, when a file is missing or malformed.
+    With ``reset`` the existing rows are deleted first (in the same transaction).
+    """
+    options = options or SeedOptions()
+    started = time.perf_counter()
+    report = SeedReport()
+    step = progress or (lambda _label, _count: None)
+
+    frames = read_demo_files(data_dir)
+    step("read and validated the data files", sum(len(frame) for frame in frames.values()))
+    try:
+        if reset:
+            clear_database()
+        builder = _DemoBuilder(frames, options, report, step)
+        builder.build()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+class _DemoBuilder:
+    """Turns the data frames into rows; one method per table group."""
+
+    def __init__(self, frames, options: SeedOptions, report: SeedReport, step) -> None:
+        self.frames = frames
+        self.options = options
+        self.report = report
+        self.step = step
+        self.rng = np.random.default_rng(options.seed)
+        self.now = utcnow().replace(microsecond=0)
+
+    def _insert(self, table, rows: list[dict], label: str) -> None:
+        chunk = 20000
+        for start in range(0, len(rows), chunk):
+            db.session.execute(insert(table), rows[start : start + chunk])
+        self.report.counts[label] = self.report.counts.get(label, 0) + len(rows)
+        self.step(label, len(rows))
+
+    def _times_between(self, starts: np.ndarray, end: datetime) -> list[datetime]:
+        """One random moment per start, between that start and ``end``."""
+        end_ts = _to_ts(end)
+        seconds = starts + self.rng.random(len(starts)) * np.maximum(end_ts - starts, 0)
+        return [_from_ts(int(s)) for s in seconds]
+
+    def build(self) -> None:
+        self._catalogue()
+        self._readers()
+        self._ratings_and_favourites()
+        self._circulation()
+        self._orders()
+        self._views()
+
+    def _catalogue(self) -> None:
+        books = self.frames["books.csv"]
+        shelves = self.frames["book_tags.csv"].merge(self.frames["tags.csv"], on="tag_id", how="left")
+        shelves["tag_name"] = shelves["tag_name"].fillna("").str.strip().str.lower()
+        shelves_by_book = {
+            gid: list(zip(group["tag_name"], group["count"]))
+            for gid, group in shelves.groupby("goodreads_book_id", sort=False)
+        }
+        books = books[books["goodreads_book_id"].isin(shelves_by_book)].sort_values("book_id")
+        books = books.reset_index(drop=True)
+
+        assigned = [categorise(shelves_by_book[gid]) for gid in books["goodreads_book_id"]]
+        used = sorted({category for category, _ in assigned})
+        category_ids = {name: index for index, name in enumerate(used, start=1)}
+        self._insert(
+            Category.__table__,
+            [{"id": cid, "name": name, "slug": slugify(name)} for name, cid in category_ids.items()],
+            "categories",
+        )
+
+        n_books = len(books)
+        rng = self.rng
+        popularity = books["ratings_count"].rank(pct=True).to_numpy()
+        prices = np.round(rng.uniform(5.0, 28.0, n_books)) + 0.99
+        copies = 1 + rng.binomial(3, popularity)  # popular titles get more copies
+        stock = np.where(rng.random(n_books) < 0.08, 0, rng.integers(1, 25, n_books))
+        added_days = rng.integers(0, 720, n_books)
+
+        tag_ids: dict[str, int] = {}
+        book_rows, tag_links = [], []
+        self.book_id_by_source: dict[int, int] = {}
+        self.book_price: dict[int, Decimal] = {}
+        self.copies: dict[int, int] = {}
+        self.category_by_book: dict[int, int] = {}
+        seen_isbns: set[str] = set()
+        for index, book in enumerate(books.itertuples(index=False)):
+            book_id = index + 1
+            category, tags = assigned[index]
+            isbn13 = isbn13_from_isbn10(book.isbn) if book.isbn else None
+            if isbn13 in seen_isbns:
+                isbn13 = None
+            if isbn13:
+                seen_isbns.add(isbn13)
+            year = book.original_publication_year
+            price = Decimal(f"{prices[index]:.2f}")
+            self.book_id_by_source[book.book_id] = book_id
+            self.book_price[book_id] = price
+            self.copies[book_id] = int(copies[index])
+            self.category_by_book[book_id] = category_ids[category]
+            book_rows.append({
+                "id": book_id,
+                "title": book.title.strip()[:300],
+                "authors": book.authors.strip()[:500],
+                "isbn13": isbn13,
+                "publication_year": None if np.isnan(year) else int(year),
+                "description": None,
+                "cover_url": book.image_url.strip() or None,
+                "category_id": category_ids[category],
+                "average_rating": float(book.average_rating),
+                "ratings_count": int(book.ratings_count),
+                "price": price,
+                "copies_total": int(copies[index]),
+                "copies_available": int(copies[index]),
+                "stock": int(stock[index]),
+                "added_at": self.now - timedelta(days=int(added_days[index])),
+                "source_book_id": int(book.book_id),
+            })
+            for tag in tags:
+                tag_links.append({"book_id": book_id, "tag_id": tag_ids.setdefault(tag, len(tag_ids) + 1)})
+        self.books = book_rows
+        self._insert(Book.__table__, book_rows, "books")
+        self._insert(Tag.__table__, [{"id": i, "name": n} for n, i in tag_ids.items()], "tags")
+        self._insert(book_tags, tag_links, "book tags")
+
+    def _readers(self) -> None:
+        ratings, to_read = self.frames["ratings.csv"], self.frames["to_read.csv"]
+        source_ids = np.union1d(ratings["user_id"].unique(), to_read["user_id"].unique())
+        per_reader = ratings.groupby("user_id").size()
+        # The real reader with the longest rating history becomes the demo reader.
+        demo_source_id = int(per_reader.sort_values(kind="stable").index[-1])
+        self.report.demo_reader_ratings = int(per_reader.max())
+
+        admin = User(username=DEMO_ADMIN_USERNAME, email="admin@athenaeum.example", role=ROLE_ADMIN)
+        admin.set_password(DEMO_ADMIN_PASSWORD)
+        demo = User(username=DEMO_READER_USERNAME, email="demo@athenaeum.example")
+        demo.set_password(DEMO_READER_PASSWORD)
+
+        joined = self.now - timedelta(days=1)
+        created_days = self.rng.integers(1, 730, len(source_ids))
+        self.user_id_by_source: dict[int, int] = {}
+        self.user_created: dict[int, float] = {}
+        rows = [{
+            "id": 1, "username": admin.username, "email": admin.email, "password_hash": admin.password_hash,
+            "role": ROLE_ADMIN, "active": True, "created_at": joined - timedelta(days=800), "source_user_id": None,
+        }]
+        for index, source_id in enumerate(source_ids.tolist()):
+            user_id = index + 2
+            created = self.now - timedelta(days=int(created_days[index]))
+            is_demo = source_id == demo_source_id
+            rows.append({
+                "id": user_id,
+                "username": demo.username if is_demo else f"reader{source_id}",
+                "email": demo.email if is_demo else f"reader{source_id}@goodreads.invalid",
+                "password_hash": demo.password_hash if is_demo else None,
+                "role": "reader",
+                "active": True,
+                "created_at": created,
+                "source_user_id": source_id,
+            })
+            self.user_id_by_source[source_id] = user_id
+            self.user_created[user_id] = _to_ts(created)
+        self._insert(User.__table__, rows, "readers")
+
+    def _user_and_book_codes(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        users = frame["user_id"].map(self.user_id_by_source).to_numpy()
+        books = frame["book_id"].map(self.book_id_by_source).to_numpy()
+        return users, books
+
+    def _ratings_and_favourites(self) -> None:
+        for name, model, label in (("ratings.csv", Rating, "ratings"), ("to_read.csv", Favourite, "favourites")):
+            frame = self.frames[name]
+            users, books = self._user_and_book_codes(frame)
+            starts = np.array([self.user_created[u] for u in users])
+            moments = self._times_between(starts, self.now)
+            if model is Rating:
+                values = frame["rating"].to_numpy()
+                rows = [
+                    {"user_id": int(u), "book_id": int(b), "rating": int(r), "created_at": t, "updated_at": t}
+                    for u, b, r, t in zip(users, books, values, moments)
+                ]
+                self.rated = pd.DataFrame({"user_id": users, "book_id": books})
+            else:
+                rows = [{"user_id": int(u), "book_id": int(b), "created_at": t} for u, b, t in zip(users, books, moments)]
+            self._insert(model.__table__, rows, label)
+
+    def _circulation(self) -> None:
+        """Loans over the last days, drawn from the real ratings; a few left overdue."""
+        opts, rng = self.options, self.rng
+        sample = self.rated.sample(n=min(opts.loans, len(self.rated)), random_state=opts.seed)
+        sample = sample.reset_index(drop=True)
+        window = opts.days_of_history * 86400
+        borrowed = _to_ts(self.now) - rng.random(len(sample)) * window
+        due = borrowed + opts.loan_days * 86400
+        keep_days = rng.uniform(2, opts.loan_days + 6, len(sample))
+        returned = borrowed + keep_days * 86400
+        still_out = returned > _to_ts(self.now)
+        # Open loans must fit the copies of each book and the per-reader limit of 5.
+        active_per_book: dict[int, int] = {}
+        active_per_user: dict[int, int] = {}
+        overdue = 0
+        order = np.argsort(-borrowed)  # the most recent loans keep their copies first
+        rows = []
+        for i in order:
+            user_id, book_id = int(sample.at[i, "user_id"]), int(sample.at[i, "book_id"])
+            is_out = bool(still_out[i])
+            is_overdue_candidate = not is_out and due[i] < _to_ts(self.now) - 86400 and rng.random() < 0.02
+            if is_overdue_candidate and overdue < opts.overdue_loans:
+                is_out = True
+            if is_out and (
+                active_per_book.get(book_id, 0) >= self.copies[book_id] or active_per_user.get(user_id, 0) >= 5
+            ):
+                is_out = False
+                returned[i] = min(returned[i], _to_ts(self.now) - 60)
+            if is_out:
+                active_per_book[book_id] = active_per_book.get(book_id, 0) + 1
+                active_per_user[user_id] = active_per_user.get(user_id, 0) + 1
+                overdue += due[i] < _to_ts(self.now)
+            rows.append({
+                "user_id": user_id,
+                "book_id": book_id,
+                "borrowed_at": _from_ts(int(borrowed[i])),
+                "due_at": _from_ts(int(due[i])),
+                "returned_at": None if is_out else _from_ts(int(max(returned[i], borrowed[i] + 60))),
+                "renewals": 0,
+            })
+        self._insert(Loan.__table__, rows, "loans")
+        self.report.counts["loans still out"] = sum(active_per_book.values())
+        self.report.counts["loans overdue"] = overdue
+        for book_id, out in active_per_book.items():
+            db.session.execute(
+                Book.__table__.update().where(Book.__table__.c.id == book_id).values(
+                    copies_available=Book.__table__.c.copies_total - out
+                )
+            )
+
+    def _orders(self) -> None:
+        """Orders of one to three books each reader rated, spread over the last days."""
+        opts, rng = self.options, self.rng
+        by_user = self.rated.groupby("user_id")["book_id"].apply(list)
+        buyers = rng.choice(by_user.index.to_numpy(), size=min(opts.orders, len(by_user)), replace=False)
+        order_rows, item_rows = [], []
+        window = opts.days_of_history * 86400
+        for order_id, user_id in enumerate(buyers.tolist(), start=1):
+            books = by_user[user_id]
+            count = min(len(books), int(rng.integers(1, 4)))
+            chosen = rng.choice(books, size=count, replace=False)
+            created = _from_ts(int(_to_ts(self.now) - rng.random() * window))
+            status = rng.choice([ORDER_PAID, ORDER_SHIPPED, ORDER_CANCELLED], p=[0.35, 0.6, 0.05])
+            total = Decimal("0.00")
+            for book_id in chosen.tolist():
+                quantity = 1 if rng.random() < 0.85 else 2
+                price = self.book_price[book_id]
+                total += price * quantity
+                item_rows.append({"order_id": order_id, "book_id": book_id, "quantity": quantity, "unit_price": price})
+            order_rows.append({
+                "id": order_id,
+                "user_id": int(user_id),
+                "status": str(status),
+                "total": total,
+                "created_at": created,
+                "paid_at": created,
+                "cancelled_at": created + timedelta(hours=2) if status == ORDER_CANCELLED else None,
+                "checkout_token": None,
+            })
+        self._insert(Order.__table__, order_rows, "orders")
+        self._insert(OrderItem.__table__, item_rows, "order items")
+
+    def _views(self) -> None:
+        """Book page views over the last 30 days, by readers who rated the book."""
+        sample = self.rated.sample(n=min(self.options.views, len(self.rated)), random_state=self.options.seed + 1)
+        seconds = _to_ts(self.now) - self.rng.random(len(sample)) * 30 * 86400
+        rows = [
+            {"user_id": int(u), "book_id": int(b), "viewed_at": _from_ts(int(s))}
+            for u, b, s in zip(sample["user_id"], sample["book_id"], seconds)
+        ]
+        self._insert(BookView.__table__, rows, "book views")
