@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from webapp.config import DEFAULT_SECRET_KEY, Config
 
@@ -38,6 +40,8 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     bootstrap.init_app(app)
     _configure_login(app)
+    with app.app_context():
+        _configure_sqlite(db.engine)
 
     from webapp import models  # noqa: F401  (registers every table with the metadata)
     from webapp.blueprints.main import bp as main_bp
@@ -67,6 +71,21 @@ def _check_secret_key(app: Flask) -> None:
             "SECRET_KEY is the development default; set SECRET_KEY to a long random value in production."
         )
     logger.warning("SECRET_KEY is the development default: set SECRET_KEY before deploying.")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """SQLite enforces foreign keys only when asked, on every new connection; WAL lets readers and a writer overlap."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def set_sqlite_pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
 
 
 def _configure_login(app: Flask) -> None:

@@ -50,9 +50,15 @@ DEMO_READER_PASSWORD = "reader-demo-1"
 REQUIRED_COLUMNS: dict[str, dict[str, str]] = {
     # file -> {column: kind}; kind "int" must parse as an integer, "text" may be empty
     "books.csv": {
-        "book_id": "int", "goodreads_book_id": "int", "isbn": "text", "authors": "text",
-        "original_publication_year": "float", "title": "text", "average_rating": "float",
-        "ratings_count": "int", "image_url": "text",
+        "book_id": "int",
+        "goodreads_book_id": "int",
+        "isbn": "text",
+        "authors": "text",
+        "original_publication_year": "float",
+        "title": "text",
+        "average_rating": "float",
+        "ratings_count": "int",
+        "image_url": "text",
     },
     "tags.csv": {"tag_id": "int", "tag_name": "text"},
     "book_tags.csv": {"goodreads_book_id": "int", "tag_id": "int", "count": "int"},
@@ -126,8 +132,7 @@ def read_demo_files(data_dir: str) -> dict[str, pd.DataFrame]:
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
                 raise SeedError(
-                    f"{name} line {row + 2}: column {column} should be a number, "
-                    f"got {frame[column].iloc[row]!r}."
+                    f"{name} line {row + 2}: column {column} should be a number, got {frame[column].iloc[row]!r}."
                 )
             frame[column] = parsed.astype("float64" if kind == "float" else "int64")
         frames[name] = frame
@@ -157,9 +162,15 @@ def _check_references(frames: dict[str, pd.DataFrame]) -> None:
 
 def isbn13_from_isbn10(isbn10: str) -> str | None:
     """ISBN-13 of an ISBN-10 (leading zeros may be missing); None when it is not one."""
-    digits = isbn10.strip().upper().zfill(10)
+    digits = isbn10.strip().upper()
+    if not digits:
+        return None
+    digits = digits.zfill(10)
     if len(digits) != 10 or not digits[:9].isdigit() or not (digits[9].isdigit() or digits[9] == "X"):
         return None
+    values = [int(d) for d in digits[:9]] + [10 if digits[9] == "X" else int(digits[9])]
+    if sum(value * weight for value, weight in zip(values, range(10, 0, -1))) % 11:
+        return None  # the ISBN-10 check digit is wrong
     core = "978" + digits[:9]
     total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(core))
     return core + str((10 - total % 10) % 10)
@@ -288,24 +299,26 @@ class _DemoBuilder:
             self.book_price[book_id] = price
             self.copies[book_id] = int(copies[index])
             self.category_by_book[book_id] = category_ids[category]
-            book_rows.append({
-                "id": book_id,
-                "title": book.title.strip()[:300],
-                "authors": book.authors.strip()[:500],
-                "isbn13": isbn13,
-                "publication_year": None if np.isnan(year) else int(year),
-                "description": None,
-                "cover_url": book.image_url.strip() or None,
-                "category_id": category_ids[category],
-                "average_rating": float(book.average_rating),
-                "ratings_count": int(book.ratings_count),
-                "price": price,
-                "copies_total": int(copies[index]),
-                "copies_available": int(copies[index]),
-                "stock": int(stock[index]),
-                "added_at": self.now - timedelta(days=int(added_days[index])),
-                "source_book_id": int(book.book_id),
-            })
+            book_rows.append(
+                {
+                    "id": book_id,
+                    "title": book.title.strip()[:300],
+                    "authors": book.authors.strip()[:500],
+                    "isbn13": isbn13,
+                    "publication_year": None if np.isnan(year) else int(year),
+                    "description": None,
+                    "cover_url": book.image_url.strip() or None,
+                    "category_id": category_ids[category],
+                    "average_rating": float(book.average_rating),
+                    "ratings_count": int(book.ratings_count),
+                    "price": price,
+                    "copies_total": int(copies[index]),
+                    "copies_available": int(copies[index]),
+                    "stock": int(stock[index]),
+                    "added_at": self.now - timedelta(days=int(added_days[index])),
+                    "source_book_id": int(book.book_id),
+                }
+            )
             for tag in tags:
                 tag_links.append({"book_id": book_id, "tag_id": tag_ids.setdefault(tag, len(tag_ids) + 1)})
         self.books = book_rows
@@ -330,24 +343,34 @@ class _DemoBuilder:
         created_days = self.rng.integers(1, 730, len(source_ids))
         self.user_id_by_source: dict[int, int] = {}
         self.user_created: dict[int, float] = {}
-        rows = [{
-            "id": 1, "username": admin.username, "email": admin.email, "password_hash": admin.password_hash,
-            "role": ROLE_ADMIN, "active": True, "created_at": joined - timedelta(days=800), "source_user_id": None,
-        }]
+        rows = [
+            {
+                "id": 1,
+                "username": admin.username,
+                "email": admin.email,
+                "password_hash": admin.password_hash,
+                "role": ROLE_ADMIN,
+                "active": True,
+                "created_at": joined - timedelta(days=800),
+                "source_user_id": None,
+            }
+        ]
         for index, source_id in enumerate(source_ids.tolist()):
             user_id = index + 2
             created = self.now - timedelta(days=int(created_days[index]))
             is_demo = source_id == demo_source_id
-            rows.append({
-                "id": user_id,
-                "username": demo.username if is_demo else f"reader{source_id}",
-                "email": demo.email if is_demo else f"reader{source_id}@goodreads.invalid",
-                "password_hash": demo.password_hash if is_demo else None,
-                "role": "reader",
-                "active": True,
-                "created_at": created,
-                "source_user_id": source_id,
-            })
+            rows.append(
+                {
+                    "id": user_id,
+                    "username": demo.username if is_demo else f"reader{source_id}",
+                    "email": demo.email if is_demo else f"reader{source_id}@goodreads.invalid",
+                    "password_hash": demo.password_hash if is_demo else None,
+                    "role": "reader",
+                    "active": True,
+                    "created_at": created,
+                    "source_user_id": source_id,
+                }
+            )
             self.user_id_by_source[source_id] = user_id
             self.user_created[user_id] = _to_ts(created)
         self._insert(User.__table__, rows, "readers")
@@ -371,7 +394,9 @@ class _DemoBuilder:
                 ]
                 self.rated = pd.DataFrame({"user_id": users, "book_id": books})
             else:
-                rows = [{"user_id": int(u), "book_id": int(b), "created_at": t} for u, b, t in zip(users, books, moments)]
+                rows = [
+                    {"user_id": int(u), "book_id": int(b), "created_at": t} for u, b, t in zip(users, books, moments)
+                ]
             self._insert(model.__table__, rows, label)
 
     def _circulation(self) -> None:
@@ -406,22 +431,24 @@ class _DemoBuilder:
                 active_per_book[book_id] = active_per_book.get(book_id, 0) + 1
                 active_per_user[user_id] = active_per_user.get(user_id, 0) + 1
                 overdue += due[i] < _to_ts(self.now)
-            rows.append({
-                "user_id": user_id,
-                "book_id": book_id,
-                "borrowed_at": _from_ts(int(borrowed[i])),
-                "due_at": _from_ts(int(due[i])),
-                "returned_at": None if is_out else _from_ts(int(max(returned[i], borrowed[i] + 60))),
-                "renewals": 0,
-            })
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "book_id": book_id,
+                    "borrowed_at": _from_ts(int(borrowed[i])),
+                    "due_at": _from_ts(int(due[i])),
+                    "returned_at": None if is_out else _from_ts(int(max(returned[i], borrowed[i] + 60))),
+                    "renewals": 0,
+                }
+            )
         self._insert(Loan.__table__, rows, "loans")
         self.report.counts["loans still out"] = sum(active_per_book.values())
         self.report.counts["loans overdue"] = overdue
         for book_id, out in active_per_book.items():
             db.session.execute(
-                Book.__table__.update().where(Book.__table__.c.id == book_id).values(
-                    copies_available=Book.__table__.c.copies_total - out
-                )
+                Book.__table__.update()
+                .where(Book.__table__.c.id == book_id)
+                .values(copies_available=Book.__table__.c.copies_total - out)
             )
 
     def _orders(self) -> None:
@@ -443,16 +470,18 @@ class _DemoBuilder:
                 price = self.book_price[book_id]
                 total += price * quantity
                 item_rows.append({"order_id": order_id, "book_id": book_id, "quantity": quantity, "unit_price": price})
-            order_rows.append({
-                "id": order_id,
-                "user_id": int(user_id),
-                "status": str(status),
-                "total": total,
-                "created_at": created,
-                "paid_at": created,
-                "cancelled_at": created + timedelta(hours=2) if status == ORDER_CANCELLED else None,
-                "checkout_token": None,
-            })
+            order_rows.append(
+                {
+                    "id": order_id,
+                    "user_id": int(user_id),
+                    "status": str(status),
+                    "total": total,
+                    "created_at": created,
+                    "paid_at": created,
+                    "cancelled_at": created + timedelta(hours=2) if status == ORDER_CANCELLED else None,
+                    "checkout_token": None,
+                }
+            )
         self._insert(Order.__table__, order_rows, "orders")
         self._insert(OrderItem.__table__, item_rows, "order items")
 

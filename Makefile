@@ -1,0 +1,59 @@
+# The two set-up commands of the README: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+export FLASK_APP := wsgi.py
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-db install install-dev browser lint db demo recs
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+db: install
+	$(FLASK) db upgrade
+
+demo: db
+	$(FLASK) seed-demo
+
+recs: demo
+	@if $(FLASK) --help 2>/dev/null | grep -q train-recs; then \
+		$(FLASK) train-recs --if-no-model; \
+	else \
+		echo "flask train-recs does not exist yet: skipping the recommender training."; \
+	fi
+
+## Run the product: virtual environment, database, demo library, recommendations, web server.
+run: recs
+	@echo "Serving Athenaeum on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	$(VENV)/bin/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) wsgi:app
+
+## Debian's Chromium for the browser tests (playwright cannot download browsers here).
+browser:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
+
+## Run the whole test suite (SQLite; TEST_DATABASE_URL=mysql+pymysql://... for MariaDB/MySQL).
+test: install-dev browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## The tests that touch the database, against TEST_DATABASE_URL.
+test-db: install-dev
+	@test -n "$(TEST_DATABASE_URL)" || { echo "Set TEST_DATABASE_URL=mysql+pymysql://..."; exit 2; }
+	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .

@@ -1,0 +1,114 @@
+"""Fixtures: an app on a fresh database (SQLite, or TEST_DATABASE_URL for MariaDB/MySQL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete
+
+from webapp import create_app
+from webapp.config import TestConfig
+from webapp.extensions import db
+from webapp.models import User
+
+SHARED_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
+
+
+def make_config(database_url: str, **overrides) -> type[TestConfig]:
+    """A TestConfig subclass bound to ``database_url``."""
+    return type("BoundTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """TEST_DATABASE_URL when set (CI's MariaDB run), else an SQLite file of this test session."""
+    return os.environ.get("TEST_DATABASE_URL") or "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+
+
+@pytest.fixture(scope="session")
+def session_app(database_url: str) -> Iterator[Flask]:
+    app = create_app(make_config(database_url))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+def clear_all_tables() -> None:
+    """Delete every row, children first, leaving the schema in place."""
+    db.session.rollback()
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(delete(table))
+    db.session.commit()
+
+
+@pytest.fixture()
+def app(session_app: Flask) -> Iterator[Flask]:
+    """The app inside an application context, on an empty database."""
+    with session_app.app_context():
+        clear_all_tables()
+        yield session_app
+        db.session.remove()
+        clear_all_tables()
+
+
+@pytest.fixture()
+def client(app: Flask):
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+def create_user(username: str = "alice", password: str = "correct-horse-1", role: str = "reader") -> User:
+    """A reader (or admin) who can log in."""
+    user = User(username=username, email=f"{username}@example.org", role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture()
+def reader(app: Flask) -> User:
+    return create_user()
+
+
+@pytest.fixture()
+def admin_user(app: Flask) -> User:
+    return create_user("staff", role="admin")
+
+
+@pytest.fixture(scope="session")
+def small_demo_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The goodbooks files cut down to 60 shelved books, their shelves, ratings and marks."""
+    import pandas as pd
+
+    source = os.path.join(SHARED_DATA_DIR, "goodbooks")
+    target = tmp_path_factory.mktemp("small_demo")
+    books = pd.read_csv(os.path.join(source, "books.csv"), dtype=str, keep_default_na=False)
+    shelves = pd.read_csv(os.path.join(source, "book_tags.csv"), dtype=str, keep_default_na=False)
+    ratings = pd.read_csv(os.path.join(source, "ratings.csv"), dtype=str, keep_default_na=False)
+    to_read = pd.read_csv(os.path.join(source, "to_read.csv"), dtype=str, keep_default_na=False)
+    rated_ids = ratings["book_id"].unique()[:60]
+    chosen = books[books["book_id"].isin(rated_ids) & books["goodreads_book_id"].isin(shelves["goodreads_book_id"])]
+    chosen.to_csv(target / "books.csv", index=False)
+    shelves[shelves["goodreads_book_id"].isin(chosen["goodreads_book_id"])].to_csv(
+        target / "book_tags.csv", index=False
+    )
+    kept_ratings = ratings[ratings["book_id"].isin(chosen["book_id"])]
+    kept_readers = kept_ratings["user_id"].unique()[:1500]
+    kept_ratings[kept_ratings["user_id"].isin(kept_readers)].to_csv(target / "ratings.csv", index=False)
+    marks = to_read[to_read["book_id"].isin(chosen["book_id"]) & to_read["user_id"].isin(kept_readers)]
+    marks.to_csv(target / "to_read.csv", index=False)
+    with open(os.path.join(source, "tags.csv"), "rb") as src, open(target / "tags.csv", "wb") as dst:
+        dst.write(src.read())
+    return str(target)
