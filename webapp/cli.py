@@ -44,4 +44,7 @@ def seed_demo_command(reset: bool, data_dir: str | None, seed: int) -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach the project's commands to ``flask``."""
+    from webapp.recsys.cli import train_recs_command
+
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(train_recs_command)

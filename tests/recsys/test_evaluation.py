@@ -1,0 +1,99 @@
+"""Every metric against hand-computed examples."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from webapp.recsys.evaluation import (
+    evaluate_ranking,
+    full_ranking_ranks,
+    hit_rate_and_ndcg,
+    leave_one_out,
+    mae,
+    rank_of_target,
+    rmse,
+    sampled_negatives,
+    sampled_ranks,
+)
+
+
+def test_hit_rate_and_ndcg_by_hand():
+    # ranks 0, 1, 3 and 12 (0-based); K = 4: three hits out of four.
+    hr, ndcg = hit_rate_and_ndcg(np.array([0, 1, 3, 12]), k=4)
+    assert hr == pytest.approx(0.75)
+    assert ndcg == pytest.approx((1 / math.log2(2) + 1 / math.log2(3) + 1 / math.log2(5) + 0) / 4)
+
+
+def test_hit_rate_and_ndcg_of_nobody():
+    assert hit_rate_and_ndcg(np.array([], dtype=int), 10) == (0.0, 0.0)
+
+
+def test_rank_counts_higher_scores_and_half_the_ties():
+    scores = np.array([[0.9, 0.5, 0.5, 0.5, 0.1]])
+    assert rank_of_target(scores, np.array([0.9])).tolist() == [0]
+    assert rank_of_target(scores, np.array([0.1])).tolist() == [4]
+    # target 0.5: one item higher, two other items tie with it -> 1 + 2 // 2
+    assert rank_of_target(scores, np.array([0.5])).tolist() == [2]
+
+
+def test_full_ranking_ignores_training_items():
+    train = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 0, 0, 0]], dtype=np.float32))
+    scores = np.array([[10.0, 1.0, 3.0, 2.0], [4.0, 3.0, 2.0, 1.0]])
+    ranks = full_ranking_ranks(lambda users: scores[users], train, np.array([0, 1]), np.array([3, 2]))
+    # user 0: item 0 is a training item and does not count; item 2 beats item 3 -> rank 1.
+    # user 1: items 0 and 1 score higher than item 2 -> rank 2.
+    assert ranks.tolist() == [1, 2]
+
+
+def test_sampled_ranks_use_only_the_candidates():
+    scores = np.array([[5.0, 9.0, 1.0, 2.0, 8.0]])
+    ranks = sampled_ranks(lambda users: scores[users], np.array([0]), np.array([0]), np.array([[2, 3]]))
+    assert ranks.tolist() == [0]  # items 1 and 4 score higher but were not sampled
+
+
+def test_sampled_negatives_avoid_everything_the_user_touched():
+    train = sp.csr_matrix(np.array([[1, 1, 0, 0, 0, 0, 0]], dtype=np.float32))
+    negatives = sampled_negatives(train, np.array([0]), np.array([2]), n_negatives=4, seed=1)
+    assert set(negatives[0].tolist()) == {3, 4, 5, 6}
+
+
+def test_sampled_negatives_are_padded_in_a_tiny_catalogue():
+    train = sp.csr_matrix(np.array([[1, 0, 0, 0]], dtype=np.float32))
+    negatives = sampled_negatives(train, np.array([0]), np.array([1]), n_negatives=4, seed=1)
+    assert sorted(negatives[0].tolist()) == [-1, -1, 2, 3]
+    scores = np.array([[0.0, 0.5, 0.9, 0.1]])
+    assert sampled_ranks(lambda users: scores[users], np.array([0]), np.array([1]), negatives).tolist() == [1]
+
+
+def test_leave_one_out_holds_out_the_latest_interaction():
+    matrix = sp.csr_matrix(np.array([[1, 1, 1], [1, 0, 0], [0, 1, 1]], dtype=np.float32))
+    times = sp.csr_matrix(np.array([[5, 9, 1], [3, 0, 0], [0, 2, 7]], dtype=np.float64))
+    split = leave_one_out(matrix, times)
+    assert split.test_users.tolist() == [0, 2]  # user 1 has a single interaction
+    assert split.test_items.tolist() == [1, 2]
+    assert split.train.toarray().tolist() == [[1, 0, 1], [1, 0, 0], [0, 1, 0]]
+
+
+def test_leave_one_out_without_times_is_seeded():
+    matrix = sp.random(50, 30, density=0.3, format="csr", random_state=3)
+    first = leave_one_out(matrix, seed=7)
+    again = leave_one_out(matrix, seed=7)
+    assert first.test_items.tolist() == again.test_items.tolist()
+    assert first.train.nnz == matrix.nnz - len(first.test_users)
+
+
+def test_evaluate_ranking_of_a_perfect_scorer():
+    matrix = sp.csr_matrix(np.eye(4, dtype=np.float32) + np.roll(np.eye(4, dtype=np.float32), 1, axis=1))
+    split = leave_one_out(matrix, seed=0)
+    perfect = np.full((4, 4), -1.0)
+    perfect[split.test_users, split.test_items] = 1.0
+    metrics = evaluate_ranking(lambda users: perfect[users], split, k=1)
+    assert metrics["hr@1"] == 1.0 and metrics["ndcg@1"] == 1.0
+
+
+def test_rmse_and_mae_by_hand():
+    predicted, actual = np.array([3.0, 4.0, 5.0]), np.array([2.0, 4.0, 2.0])
+    assert rmse(predicted, actual) == pytest.approx(math.sqrt((1 + 0 + 9) / 3))
+    assert mae(predicted, actual) == pytest.approx((1 + 0 + 3) / 3)

@@ -1,0 +1,61 @@
+"""NeuMF and the rating model: planted structure, reproducibility, batched scoring."""
+
+import numpy as np
+import pytest
+
+from tests.recsys.test_models import _hit_rate, planted
+
+pytest.importorskip("tensorflow")
+
+from webapp.recsys.neural import NCFRating, NeuMF  # noqa: E402
+
+
+def small_neumf(seed: int = 5) -> NeuMF:
+    return NeuMF(
+        factors=8, mlp_layers=(16, 8), epochs=25, batch_size=256, learning_rate=0.01, negatives=4, patience=0, seed=seed
+    )
+
+
+def test_neumf_recovers_the_planted_groups():
+    assert _hit_rate(small_neumf(), planted()) > 0.8  # chance is about 0.17
+
+
+def test_neumf_is_reproducible_with_a_seed():
+    matrix = planted()
+    first = small_neumf(seed=11).fit(matrix).score(np.arange(20))
+    second = small_neumf(seed=11).fit(matrix).score(np.arange(20))
+    np.testing.assert_array_equal(first, second)
+
+
+def test_batched_scores_match_keras_predictions():
+    matrix = planted(n_users=40, n_items=20, per_user=4)
+    model = small_neumf().fit(matrix)
+    users = np.repeat(np.arange(40), 20).astype(np.int32)
+    items = np.tile(np.arange(20), 40).astype(np.int32)
+    keras_probabilities = model.model.predict({"user": users, "item": items}, verbose=0).reshape(40, 20)
+    logits = model.score(np.arange(40))
+    np.testing.assert_allclose(1 / (1 + np.exp(-logits)), keras_probabilities, rtol=1e-4, atol=1e-5)
+
+
+def test_neumf_early_stopping_keeps_the_history():
+    model = NeuMF(factors=8, mlp_layers=(16, 8), epochs=4, batch_size=256, patience=2, seed=1).fit(planted())
+    assert 1 <= len(model.history) <= 4
+    assert "val_hr@10" in model.history[0]
+
+
+def test_similar_items_by_embeddings_stay_in_the_group():
+    model = small_neumf().fit(planted())
+    items, _ = model.similar_items(np.array([0]), k=5)
+    assert np.mean(items[0] < 15) >= 0.8  # group 0 holds items 0-14
+
+
+def test_rating_model_learns_user_and_item_effects():
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 50, 4000)
+    items = rng.integers(0, 40, 4000)
+    truth = np.clip(3 + (users % 2) - (items % 3 == 0), 1, 5).astype(np.float32)
+    model = NCFRating(factors=8, hidden=(16,), epochs=30, batch_size=128, learning_rate=0.01, seed=2)
+    model.fit(users, items, truth, n_users=50, n_items=40)
+    predicted = model.predict(users[:500], items[:500])
+    assert np.sqrt(np.mean((predicted - truth[:500]) ** 2)) < 0.35  # the global mean alone: about 0.8
+    assert predicted.min() >= 1 and predicted.max() <= 5

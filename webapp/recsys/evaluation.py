@@ -1,0 +1,177 @@
+"""Offline evaluation: leave-one-out split, HR@K and NDCG@K (full and sampled), RMSE/MAE."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from webapp.recsys.data import Interactions
+from webapp.recsys.models import mask_seen
+
+
+@dataclass
+class LeaveOneOutSplit:
+    """Training matrix with one held-out item per evaluated user."""
+
+    train: sp.csr_matrix
+    test_users: np.ndarray
+    test_items: np.ndarray
+
+
+def leave_one_out(
+    matrix: sp.csr_matrix,
+    last_seen: sp.csr_matrix | None = None,
+    seed: int = 42,
+    min_interactions: int = 2,
+) -> LeaveOneOutSplit:
+    """Hold out each user's latest interaction (a seeded random one where times tie or are absent).
+
+    Users with fewer than ``min_interactions`` keep everything in training and are not
+    evaluated. ``last_seen`` has the sparsity of ``matrix`` and holds event times.
+    """
+    matrix = sp.csr_matrix(matrix)
+    matrix.sort_indices()
+    rng = np.random.default_rng(seed)
+    counts = np.diff(matrix.indptr)
+    test_users = np.flatnonzero(counts >= min_interactions)
+    if last_seen is not None:
+        last_seen = sp.csr_matrix(last_seen)
+        last_seen.sort_indices()
+    held_positions = np.empty(len(test_users), dtype=np.int64)
+    for n, user in enumerate(test_users):
+        start, end = matrix.indptr[user], matrix.indptr[user + 1]
+        noise = rng.random(end - start)
+        if last_seen is None:
+            held_positions[n] = start + int(np.argmax(noise))
+        else:
+            times = last_seen.data[start:end]
+            latest = np.flatnonzero(times == times.max())
+            held_positions[n] = start + int(latest[np.argmax(noise[latest])])
+    test_items = matrix.indices[held_positions].astype(np.int64)
+    train = matrix.copy()
+    train.data[held_positions] = 0
+    train.eliminate_zeros()
+    return LeaveOneOutSplit(train=train, test_users=test_users.astype(np.int64), test_items=test_items)
+
+
+def hit_rate_and_ndcg(ranks: np.ndarray, k: int) -> tuple[float, float]:
+    """HR@K and NDCG@K from 0-based ranks of the held-out items (one per user)."""
+    ranks = np.asarray(ranks)
+    if len(ranks) == 0:
+        return 0.0, 0.0
+    hits = ranks < k
+    ndcg = np.where(hits, 1.0 / np.log2(ranks + 2.0), 0.0)
+    return float(hits.mean()), float(ndcg.mean())
+
+
+def rank_of_target(scores: np.ndarray, target_scores: np.ndarray) -> np.ndarray:
+    """0-based rank of each row's target: items scoring higher, plus half the ties.
+
+    Counting half the ties keeps a model that gives many items the same score from
+    looking better (all ties first) or worse (all ties last) than it is.
+    """
+    target = target_scores[:, None]
+    higher = np.sum(scores > target, axis=1)
+    ties = np.sum(scores == target, axis=1) - 1
+    return higher + ties // 2
+
+
+def full_ranking_ranks(
+    score: Callable[[np.ndarray], np.ndarray],
+    train: sp.csr_matrix,
+    users: np.ndarray,
+    items: np.ndarray,
+    block_size: int = 1024,
+) -> np.ndarray:
+    """Rank of each held-out item among every item the user has not interacted with in training."""
+    ranks = np.empty(len(users), dtype=np.int64)
+    for start in range(0, len(users), block_size):
+        block_users = users[start : start + block_size]
+        block_items = items[start : start + block_size]
+        scores = np.array(score(block_users), dtype=np.float64)
+        mask_seen(scores, train, block_users)
+        target = scores[np.arange(len(block_users)), block_items]
+        ranks[start : start + len(block_users)] = rank_of_target(scores, target)
+    return ranks
+
+
+def sampled_negatives(
+    train: sp.csr_matrix, users: np.ndarray, items: np.ndarray, n_negatives: int = 99, seed: int = 42
+) -> np.ndarray:
+    """For each (user, held-out item), ``n_negatives`` distinct items the user never interacted with.
+
+    In a catalogue too small for that, the row is padded with -1, which ranks below everything.
+    """
+    rng = np.random.default_rng(seed)
+    n_items = train.shape[1]
+    out = np.full((len(users), n_negatives), -1, dtype=np.int64)
+    for n, (user, item) in enumerate(zip(users, items)):
+        seen = set(train.indices[train.indptr[user] : train.indptr[user + 1]].tolist())
+        seen.add(int(item))
+        candidates = np.setdiff1d(np.arange(n_items), np.fromiter(seen, dtype=np.int64), assume_unique=True)
+        count = min(n_negatives, len(candidates))
+        out[n, :count] = rng.choice(candidates, size=count, replace=False)
+    return out
+
+
+def sampled_ranks(
+    score: Callable[[np.ndarray], np.ndarray],
+    users: np.ndarray,
+    items: np.ndarray,
+    negatives: np.ndarray,
+    block_size: int = 1024,
+) -> np.ndarray:
+    """Rank of each held-out item among itself and its sampled negatives (the NCF paper's protocol)."""
+    ranks = np.empty(len(users), dtype=np.int64)
+    for start in range(0, len(users), block_size):
+        block = slice(start, start + block_size)
+        scores = np.asarray(score(users[block]), dtype=np.float64)
+        rows = np.arange(scores.shape[0])[:, None]
+        candidates = np.concatenate([items[block][:, None], negatives[block]], axis=1)
+        picked = np.where(candidates >= 0, scores[rows, np.maximum(candidates, 0)], -np.inf)
+        ranks[block] = rank_of_target(picked, picked[:, 0])
+    return ranks
+
+
+def evaluate_ranking(
+    score: Callable[[np.ndarray], np.ndarray],
+    split: LeaveOneOutSplit,
+    k: int = 10,
+    negatives: np.ndarray | None = None,
+) -> dict[str, float]:
+    """HR@K and NDCG@K over the full ranking and, given ``negatives``, over 1 + 99 sampled items."""
+    full = full_ranking_ranks(score, split.train, split.test_users, split.test_items)
+    hr, ndcg = hit_rate_and_ndcg(full, k)
+    metrics = {f"hr@{k}": hr, f"ndcg@{k}": ndcg, "users": int(len(split.test_users))}
+    if negatives is not None:
+        sampled = sampled_ranks(score, split.test_users, split.test_items, negatives)
+        metrics[f"sampled_hr@{k}"], metrics[f"sampled_ndcg@{k}"] = hit_rate_and_ndcg(sampled, k)
+    return metrics
+
+
+def rmse(predicted: np.ndarray, actual: np.ndarray) -> float:
+    """Root mean squared error."""
+    diff = np.asarray(predicted, dtype=np.float64) - np.asarray(actual, dtype=np.float64)
+    return float(np.sqrt(np.mean(diff**2)))
+
+
+def mae(predicted: np.ndarray, actual: np.ndarray) -> float:
+    """Mean absolute error."""
+    diff = np.asarray(predicted, dtype=np.float64) - np.asarray(actual, dtype=np.float64)
+    return float(np.mean(np.abs(diff)))
+
+
+def subsample_split(split: LeaveOneOutSplit, max_users: int | None, seed: int = 42) -> LeaveOneOutSplit:
+    """The same split evaluated on at most ``max_users`` randomly chosen test users."""
+    if max_users is None or len(split.test_users) <= max_users:
+        return split
+    chosen = np.sort(np.random.default_rng(seed).choice(len(split.test_users), max_users, replace=False))
+    return LeaveOneOutSplit(split.train, split.test_users[chosen], split.test_items[chosen])
+
+
+def split_interactions(interactions: Interactions, seed: int = 42) -> LeaveOneOutSplit:
+    """Leave-one-out on an :class:`Interactions`, holding out each reader's latest event."""
+    return leave_one_out(interactions.matrix, interactions.last_seen, seed=seed)

@@ -1,0 +1,264 @@
+"""Recommenders behind one interface: fit(matrix), score(user_codes), recommend(...).
+
+``matrix`` is a ``scipy.sparse.csr_matrix`` of shape (n_users, n_items) holding
+interaction weights (0 = no interaction). ``score`` returns an (len(user_codes), n_items)
+array where higher is better.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from webapp.recsys.data import binarize
+
+
+class Recommender:
+    """Base class: subclasses implement ``fit`` and ``score``."""
+
+    name = "base"
+
+    def __init__(self) -> None:
+        self.train_matrix: sp.csr_matrix | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The hyper-parameters, for the model run record."""
+        return {}
+
+    def fit(self, matrix: sp.csr_matrix) -> Recommender:
+        raise NotImplementedError
+
+    def score(self, user_codes: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _remember(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        if not sp.issparse(matrix):
+            raise TypeError("fit() takes a scipy.sparse matrix of shape (n_users, n_items)")
+        self.train_matrix = sp.csr_matrix(matrix, dtype=np.float32)
+        return self.train_matrix
+
+    def recommend(self, user_codes: np.ndarray, k: int, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` item codes and their scores for each user, best first.
+
+        With ``exclude_seen`` the items a user interacted with in the training matrix are
+        never recommended (their score is -inf; if fewer than ``k`` items are left, the
+        tail of the row holds -inf scores).
+        """
+        user_codes = np.asarray(user_codes, dtype=np.int64)
+        scores = np.asarray(self.score(user_codes), dtype=np.float32)
+        if exclude_seen:
+            mask_seen(scores, self.train_matrix, user_codes)
+        return top_k(scores, k)
+
+
+def mask_seen(scores: np.ndarray, matrix: sp.csr_matrix, user_codes: np.ndarray) -> None:
+    """Set the scores of items each user interacted with to -inf, in place."""
+    seen = matrix[user_codes]
+    rows = np.repeat(np.arange(len(user_codes)), np.diff(seen.indptr))
+    scores[rows, seen.indices] = -np.inf
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and values of the ``k`` largest scores per row, largest first."""
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_scores, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(part_scores, order, axis=1)
+
+
+def _row_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.diags(1.0 / norms).dot(matrix).tocsr()
+
+
+def _keep_top_k_per_row(similarity: np.ndarray, k: int) -> sp.csr_matrix:
+    """Sparse matrix keeping the ``k`` largest positive entries of each dense row."""
+    k = min(k, similarity.shape[1])
+    columns = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+    values = np.take_along_axis(similarity, columns, axis=1)
+    rows = np.repeat(np.arange(similarity.shape[0]), k)
+    kept = sp.csr_matrix((values.ravel(), (rows, columns.ravel())), shape=similarity.shape)
+    kept.data[kept.data < 0] = 0
+    kept.eliminate_zeros()
+    return kept
+
+
+class MostPopular(Recommender):
+    """Items ranked by how many readers interacted with them; the same list for everyone."""
+
+    name = "most_popular"
+
+    def fit(self, matrix: sp.csr_matrix) -> MostPopular:
+        matrix = self._remember(matrix)
+        self.popularity = np.asarray(binarize(matrix).sum(axis=0)).ravel().astype(np.float32)
+        return self
+
+    def score(self, user_codes: np.ndarray) -> np.ndarray:
+        return np.tile(self.popularity, (len(user_codes), 1))
+
+
+class ItemKNN(Recommender):
+    """Item-based collaborative filtering: cosine similarity between item columns.
+
+    A user's score for item j is the sum, over the items i they interacted with, of
+    weight(u, i) * sim(i, j), keeping only each item's ``neighbours`` most similar items.
+    """
+
+    name = "item_knn"
+
+    def __init__(self, neighbours: int = 100, shrink: float = 0.0) -> None:
+        super().__init__()
+        self.neighbours = neighbours
+        self.shrink = shrink
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"neighbours": self.neighbours, "shrink": self.shrink}
+
+    def fit(self, matrix: sp.csr_matrix) -> ItemKNN:
+        matrix = self._remember(matrix)
+        columns = _row_normalize(matrix.T.tocsr())
+        similarity = columns.dot(columns.T).toarray().astype(np.float32)
+        if self.shrink:
+            counts = binarize(matrix.T.tocsr())
+            support = counts.dot(counts.T).toarray()
+            similarity *= support / (support + self.shrink)
+        np.fill_diagonal(similarity, 0.0)
+        self.similarity = _keep_top_k_per_row(similarity, self.neighbours).T.tocsr()
+        return self
+
+    def score(self, user_codes: np.ndarray) -> np.ndarray:
+        return np.asarray(self.train_matrix[user_codes].dot(self.similarity).toarray(), dtype=np.float32)
+
+    def similar_items(self, item_codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` items most similar to each given item ("readers who liked this also liked")."""
+        rows = np.asarray(self.similarity.T.tocsr()[item_codes].toarray(), dtype=np.float32)
+        rows[np.arange(len(item_codes)), item_codes] = -np.inf
+        return top_k(rows, k)
+
+
+class UserKNN(Recommender):
+    """User-based collaborative filtering: cosine similarity between reader rows.
+
+    A user's score for item j is the similarity-weighted sum of what their
+    ``neighbours`` most similar readers did with j.
+    """
+
+    name = "user_knn"
+
+    def __init__(self, neighbours: int = 100, block_size: int = 2048) -> None:
+        super().__init__()
+        self.neighbours = neighbours
+        self.block_size = block_size
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"neighbours": self.neighbours}
+
+    def fit(self, matrix: sp.csr_matrix) -> UserKNN:
+        matrix = self._remember(matrix)
+        self.normalized = _row_normalize(matrix)
+        self.normalized_t = self.normalized.T.tocsr()
+        return self
+
+    def score(self, user_codes: np.ndarray) -> np.ndarray:
+        user_codes = np.asarray(user_codes, dtype=np.int64)
+        out = np.empty((len(user_codes), self.train_matrix.shape[1]), dtype=np.float32)
+        for start in range(0, len(user_codes), self.block_size):
+            block = user_codes[start : start + self.block_size]
+            similarity = self.normalized[block].dot(self.normalized_t).toarray()
+            similarity[np.arange(len(block)), block] = 0.0  # a reader is not their own neighbour
+            neighbours = _keep_top_k_per_row(similarity, self.neighbours)
+            out[start : start + len(block)] = neighbours.dot(self.train_matrix).toarray()
+        return out
+
+
+class MatrixFactorization(Recommender):
+    """Matrix factorisation trained with BPR (Rendle et al., 2009).
+
+    Mini-batch SGD on the pairwise loss -log sigmoid(x_ui - x_uj) for an observed item i
+    and a sampled unobserved item j, with item biases and L2 regularisation.
+    """
+
+    name = "matrix_factorization"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        epochs: int = 30,
+        learning_rate: float = 0.05,
+        regularization: float = 0.002,
+        batch_size: int = 1024,
+        seed: int = 42,
+    ) -> None:
+        super().__init__()
+        self.factors = factors
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.regularization = regularization
+        self.batch_size = batch_size
+        self.seed = seed
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {
+            "factors": self.factors,
+            "epochs": self.epochs,
+            "learning_rate": self.learning_rate,
+            "regularization": self.regularization,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+        }
+
+    def fit(self, matrix: sp.csr_matrix) -> MatrixFactorization:
+        matrix = self._remember(matrix)
+        rng = np.random.default_rng(self.seed)
+        n_users, n_items = matrix.shape
+        self.user_factors = (rng.standard_normal((n_users, self.factors)) * 0.1).astype(np.float32)
+        self.item_factors = (rng.standard_normal((n_items, self.factors)) * 0.1).astype(np.float32)
+        self.item_bias = np.zeros(n_items, dtype=np.float32)
+        coo = matrix.tocoo()
+        users, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        seen = set((users * n_items + items).tolist())
+        seen_keys = np.fromiter(seen, dtype=np.int64)
+        seen_keys.sort()
+        lr, reg = self.learning_rate, self.regularization
+        for _ in range(self.epochs):
+            order = rng.permutation(len(users))
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                u, i = users[batch], items[batch]
+                j = sample_negatives(rng, u, n_items, seen_keys)
+                pu, qi, qj = self.user_factors[u], self.item_factors[i], self.item_factors[j]
+                x = np.sum(pu * (qi - qj), axis=1) + self.item_bias[i] - self.item_bias[j]
+                g = (1.0 / (1.0 + np.exp(np.clip(x, -30, 30)))).astype(np.float32)[:, None]  # sigmoid(-x)
+                np.add.at(self.user_factors, u, lr * (g * (qi - qj) - reg * pu))
+                np.add.at(self.item_factors, i, lr * (g * pu - reg * qi))
+                np.add.at(self.item_factors, j, lr * (-g * pu - reg * qj))
+                np.add.at(self.item_bias, i, lr * (g[:, 0] - reg * self.item_bias[i]))
+                np.add.at(self.item_bias, j, lr * (-g[:, 0] - reg * self.item_bias[j]))
+        return self
+
+    def score(self, user_codes: np.ndarray) -> np.ndarray:
+        return self.user_factors[user_codes] @ self.item_factors.T + self.item_bias[None, :]
+
+
+def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int, seen_keys: np.ndarray) -> np.ndarray:
+    """One uniformly drawn item per user that the user has not interacted with.
+
+    ``seen_keys`` is the sorted array of ``user * n_items + item`` of every interaction.
+    """
+    items = rng.integers(0, n_items, len(users))
+    for _ in range(50):
+        keys = users * n_items + items
+        positions = np.clip(np.searchsorted(seen_keys, keys), 0, len(seen_keys) - 1)
+        clash = seen_keys[positions] == keys
+        if not clash.any():
+            break
+        items[clash] = rng.integers(0, n_items, int(clash.sum()))
+    return items

@@ -1,0 +1,339 @@
+"""Neural Collaborative Filtering in TensorFlow/Keras (He et al., WWW 2017).
+
+TensorFlow is imported inside :func:`_tensorflow`, called only when a model is trained;
+scoring a trained model uses its weights with NumPy, so caching recommendations for
+thousands of readers is a few large matrix products per block, never a ``predict`` per
+reader-book pair.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from webapp.recsys.data import binarize
+from webapp.recsys.evaluation import full_ranking_ranks, hit_rate_and_ndcg, leave_one_out, subsample_split
+from webapp.recsys.models import Recommender, sample_negatives, top_k
+
+logger = logging.getLogger(__name__)
+
+
+def _tensorflow(seed: int):
+    """Import TensorFlow, seeded and deterministic."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    return tf
+
+
+class NeuMF(Recommender):
+    """NeuMF: a GMF branch and an MLP branch over user and item embeddings, fused.
+
+    GMF: the element-wise product of ``factors``-dimensional user and item embeddings.
+    MLP: user and item embeddings of size ``mlp_layers[0] // 2`` concatenated and passed
+    through dense ReLU layers of sizes ``mlp_layers[1:]``. The GMF vector and the last MLP
+    layer are concatenated into one sigmoid output, trained with binary cross-entropy on
+    the observed interactions and ``negatives`` sampled unobserved items per positive.
+    Early stopping watches HR@10 on one held-out interaction per validation user.
+    """
+
+    name = "neumf"
+
+    def __init__(
+        self,
+        factors: int = 32,
+        mlp_layers: tuple[int, ...] = (64, 32, 16),
+        learning_rate: float = 0.001,
+        l2: float = 0.0,
+        epochs: int = 20,
+        batch_size: int = 1024,
+        negatives: int = 4,
+        patience: int = 3,
+        validation_users: int = 3000,
+        seed: int = 42,
+        progress: Any = None,
+    ) -> None:
+        super().__init__()
+        self.factors = factors
+        self.mlp_layers = tuple(mlp_layers)
+        self.learning_rate = learning_rate
+        self.l2 = l2
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.negatives = negatives
+        self.patience = patience
+        self.validation_users = validation_users
+        self.seed = seed
+        self.progress = progress
+        self.history: list[dict[str, float]] = []
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {
+            "factors": self.factors,
+            "mlp_layers": list(self.mlp_layers),
+            "learning_rate": self.learning_rate,
+            "l2": self.l2,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "negatives": self.negatives,
+            "patience": self.patience,
+            "seed": self.seed,
+        }
+
+    def _build(self, tf, n_users: int, n_items: int):
+        keras = tf.keras
+        layers = keras.layers
+        regularizer = keras.regularizers.l2(self.l2) if self.l2 else None
+        init = keras.initializers.RandomNormal(stddev=0.01, seed=self.seed)
+        user = keras.Input(shape=(), dtype="int32", name="user")
+        item = keras.Input(shape=(), dtype="int32", name="item")
+        mlp_dim = self.mlp_layers[0] // 2
+
+        def embedding(count: int, dim: int, name: str):
+            return layers.Embedding(
+                count, dim, embeddings_initializer=init, embeddings_regularizer=regularizer, name=name
+            )
+
+        gmf = layers.Multiply(name="gmf")(
+            [
+                embedding(n_users, self.factors, "gmf_user")(user),
+                embedding(n_items, self.factors, "gmf_item")(item),
+            ]
+        )
+        mlp = layers.Concatenate(name="mlp_input")(
+            [
+                embedding(n_users, mlp_dim, "mlp_user")(user),
+                embedding(n_items, mlp_dim, "mlp_item")(item),
+            ]
+        )
+        for depth, units in enumerate(self.mlp_layers[1:]):
+            mlp = layers.Dense(units, activation="relu", kernel_regularizer=regularizer, name=f"mlp_{depth}")(mlp)
+        fused = layers.Concatenate(name="fused")([gmf, mlp])
+        output = layers.Dense(1, activation="sigmoid", kernel_initializer="lecun_uniform", name="prediction")(fused)
+        model = keras.Model([user, item], output)
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="binary_crossentropy")
+        return model
+
+    def fit(self, matrix: sp.csr_matrix) -> NeuMF:
+        matrix = self._remember(matrix)
+        tf = _tensorflow(self.seed)
+        rng = np.random.default_rng(self.seed)
+        n_users, n_items = matrix.shape
+        positives = binarize(matrix)
+        validation = None
+        if self.patience and self.epochs > 1:
+            split = leave_one_out(positives, seed=self.seed, min_interactions=3)
+            if len(split.test_users):
+                validation = subsample_split(split, self.validation_users, seed=self.seed)
+                positives = split.train
+        coo = positives.tocoo()
+        users, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        seen_keys = np.sort((users * n_items + items).astype(np.int64))
+        self.model = self._build(tf, n_users, n_items)
+        best_hr, best_weights, waited = -1.0, None, 0
+        self.history = []
+        for epoch in range(self.epochs):
+            neg_users = np.repeat(users, self.negatives)
+            neg_items = sample_negatives(rng, neg_users, n_items, seen_keys)
+            batch_users = np.concatenate([users, neg_users]).astype(np.int32)
+            batch_items = np.concatenate([items, neg_items]).astype(np.int32)
+            labels = np.concatenate([np.ones(len(users)), np.zeros(len(neg_users))]).astype(np.float32)
+            order = rng.permutation(len(labels))
+            result = self.model.fit(
+                {"user": batch_users[order], "item": batch_items[order]},
+                labels[order],
+                batch_size=self.batch_size,
+                epochs=1,
+                verbose=0,
+                shuffle=False,
+            )
+            record = {"epoch": epoch + 1, "loss": float(result.history["loss"][-1])}
+            if validation is not None:
+                self._extract_weights()
+                ranks = full_ranking_ranks(self.score, validation.train, validation.test_users, validation.test_items)
+                record["val_hr@10"], record["val_ndcg@10"] = hit_rate_and_ndcg(ranks, 10)
+            self.history.append(record)
+            if self.progress is not None:
+                self.progress(record)
+            if validation is None:
+                continue
+            if record["val_hr@10"] > best_hr:
+                best_hr, best_weights, waited = record["val_hr@10"], self.model.get_weights(), 0
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    break
+        if best_weights is not None:
+            self.model.set_weights(best_weights)
+        self._extract_weights()
+        return self
+
+    def _extract_weights(self) -> None:
+        get = self.model.get_layer
+        self.gmf_user = get("gmf_user").get_weights()[0]
+        self.gmf_item = get("gmf_item").get_weights()[0]
+        self.mlp_user = get("mlp_user").get_weights()[0]
+        self.mlp_item = get("mlp_item").get_weights()[0]
+        self.dense = [get(f"mlp_{d}").get_weights() for d in range(len(self.mlp_layers) - 1)]
+        out_kernel, out_bias = get("prediction").get_weights()
+        self.out_gmf = out_kernel[: self.factors, 0]
+        self.out_mlp = out_kernel[self.factors :, 0]
+        self.out_bias = float(out_bias[0])
+        mlp_dim = self.mlp_layers[0] // 2
+        if self.dense:
+            first_kernel, first_bias = self.dense[0]
+            # The first dense layer on concat(user, item) splits into a user part and an item part.
+            self._first_user_kernel = first_kernel[:mlp_dim]
+            self._item_first = self.mlp_item @ first_kernel[mlp_dim:] + first_bias
+        self._gmf_item_t = np.ascontiguousarray(self.gmf_item.T)
+
+    def score(self, user_codes: np.ndarray) -> np.ndarray:
+        """Logits of every item for each user, in blocks of users (sigmoid is monotonic)."""
+        user_codes = np.asarray(user_codes, dtype=np.int64)
+        n_items = self.gmf_item.shape[0]
+        out = np.empty((len(user_codes), n_items), dtype=np.float32)
+        width = self.dense[0][0].shape[1] if self.dense else 1
+        block = max(1, int(8_000_000 // max(n_items * width, 1)))
+        for start in range(0, len(user_codes), block):
+            users = user_codes[start : start + block]
+            gmf = (self.gmf_user[users] * self.out_gmf) @ self._gmf_item_t
+            if self.dense:
+                user_first = self.mlp_user[users] @ self._first_user_kernel
+                hidden = np.maximum(user_first[:, None, :] + self._item_first[None, :, :], 0.0)
+                hidden = hidden.reshape(-1, hidden.shape[-1])
+                for kernel, bias in self.dense[1:]:
+                    hidden = np.maximum(hidden @ kernel + bias, 0.0)
+                mlp = (hidden @ self.out_mlp).reshape(len(users), n_items)
+            else:
+                concat_user = self.mlp_user[users] @ self.out_mlp[: self.mlp_user.shape[1]]
+                concat_item = self.mlp_item @ self.out_mlp[self.mlp_user.shape[1] :]
+                mlp = concat_user[:, None] + concat_item[None, :]
+            out[start : start + len(users)] = gmf + mlp + self.out_bias
+        return out
+
+    def item_embeddings(self) -> np.ndarray:
+        """Each item's learned GMF and MLP embeddings side by side."""
+        return np.concatenate([self.gmf_item, self.mlp_item], axis=1)
+
+    def similar_items(self, item_codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` items whose embeddings are closest (cosine) to each given item's."""
+        embeddings = self.item_embeddings()
+        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+        normalized = embeddings / np.where(norms == 0, 1.0, norms)
+        similarity = normalized[np.asarray(item_codes)] @ normalized.T
+        similarity[np.arange(len(item_codes)), item_codes] = -np.inf
+        return top_k(similarity, k)
+
+
+class NCFRating:
+    """Rating prediction in the NCF style: embeddings -> dense layers -> predicted rating.
+
+    The prediction is the global mean plus user and item biases plus an MLP over the
+    concatenated user and item embeddings; trained with mean squared error and early
+    stopping on a held-out slice of the training ratings; clipped to 1-5.
+    """
+
+    name = "ncf_rating"
+
+    def __init__(
+        self,
+        factors: int = 32,
+        hidden: tuple[int, ...] = (64, 32),
+        learning_rate: float = 0.001,
+        l2: float = 1e-4,
+        dropout: float = 0.2,
+        epochs: int = 40,
+        batch_size: int = 256,
+        patience: int = 4,
+        validation_fraction: float = 0.05,
+        seed: int = 42,
+    ) -> None:
+        self.factors = factors
+        self.hidden = tuple(hidden)
+        self.learning_rate = learning_rate
+        self.l2 = l2
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {
+            "factors": self.factors,
+            "hidden": list(self.hidden),
+            "learning_rate": self.learning_rate,
+            "l2": self.l2,
+            "dropout": self.dropout,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+        }
+
+    def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int) -> NCFRating:
+        """Train on (user code, item code, rating) triples."""
+        tf = _tensorflow(self.seed)
+        keras, layers = tf.keras, tf.keras.layers
+        regularizer = keras.regularizers.l2(self.l2) if self.l2 else None
+        ratings = np.asarray(ratings, dtype=np.float32)
+        self.mean = float(ratings.mean())
+        user_in = keras.Input(shape=(), dtype="int32", name="user")
+        item_in = keras.Input(shape=(), dtype="int32", name="item")
+        init = keras.initializers.RandomNormal(stddev=0.05, seed=self.seed)
+
+        def embedding(count: int, dim: int, name: str):
+            return layers.Embedding(
+                count, dim, embeddings_initializer=init, embeddings_regularizer=regularizer, name=name
+            )
+
+        user_vec = embedding(n_users, self.factors, "user_embedding")(user_in)
+        item_vec = embedding(n_items, self.factors, "item_embedding")(item_in)
+        user_bias = layers.Flatten()(embedding(n_users, 1, "user_bias")(user_in))
+        item_bias = layers.Flatten()(embedding(n_items, 1, "item_bias")(item_in))
+        hidden = layers.Concatenate()([user_vec, item_vec])
+        for units in self.hidden:
+            hidden = layers.Dense(units, activation="relu", kernel_regularizer=regularizer)(hidden)
+            if self.dropout:
+                hidden = layers.Dropout(self.dropout, seed=self.seed)(hidden)
+        interaction = layers.Dense(1)(hidden)
+        output = layers.Add()([interaction, user_bias, item_bias])
+        output = layers.Reshape(())(output)
+        self.model = keras.Model([user_in, item_in], output)
+        self.model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
+        rng = np.random.default_rng(self.seed)
+        order = rng.permutation(len(ratings))
+        n_val = int(len(order) * self.validation_fraction) if self.patience else 0
+        val, train = order[:n_val], order[n_val:]
+        inputs = {"user": np.asarray(users, dtype=np.int32), "item": np.asarray(items, dtype=np.int32)}
+        centred = ratings - self.mean
+        callbacks = []
+        validation_data = None
+        if n_val:
+            callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True))
+            validation_data = ({k: v[val] for k, v in inputs.items()}, centred[val])
+        self.model.fit(
+            {k: v[train] for k, v in inputs.items()},
+            centred[train],
+            batch_size=self.batch_size,
+            epochs=self.epochs,
+            verbose=0,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            shuffle=True,
+        )
+        return self
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Predicted ratings, clipped to 1-5."""
+        inputs = {"user": np.asarray(users, dtype=np.int32), "item": np.asarray(items, dtype=np.int32)}
+        raw = self.model.predict(inputs, batch_size=8192, verbose=0)
+        return np.clip(np.asarray(raw, dtype=np.float32).ravel() + self.mean, 1.0, 5.0)

@@ -1,0 +1,203 @@
+"""Reading readers' activity for the recommender, and the cache of recommendations.
+
+The cache swap is atomic: a run's recommendations are written while the run is inactive
+(the site does not read them), then one transaction makes it the active run. A failed or
+interrupted run never becomes active, so readers keep the previous recommendations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pandas as pd
+from sqlalchemy import delete, func, insert, literal, select, union_all, update
+
+from webapp.extensions import db
+from webapp.models import (
+    Book,
+    BookView,
+    Category,
+    Favourite,
+    Loan,
+    ModelRun,
+    Order,
+    OrderItem,
+    Rating,
+    Recommendation,
+    Review,
+)
+from webapp.models.base import utcnow
+from webapp.models.recs import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED
+from webapp.models.shop import ORDER_CANCELLED
+
+EPOCH = pd.Timestamp("1970-01-01")
+
+
+def load_events() -> pd.DataFrame:
+    """Every reader-book event: columns user_id, item_id, kind, timestamp (s), rating (or 0)."""
+    sources = [
+        select(Rating.user_id, Rating.book_id, literal("rating"), Rating.updated_at, Rating.rating),
+        select(Loan.user_id, Loan.book_id, literal("loan"), Loan.borrowed_at, literal(0)),
+        select(Order.user_id, OrderItem.book_id, literal("purchase"), Order.created_at, literal(0))
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(Order.status != ORDER_CANCELLED),
+        select(Favourite.user_id, Favourite.book_id, literal("favourite"), Favourite.created_at, literal(0)),
+        select(Review.user_id, Review.book_id, literal("review"), Review.created_at, literal(0)),
+        select(BookView.user_id, BookView.book_id, literal("view"), BookView.viewed_at, literal(0)).where(
+            BookView.user_id.is_not(None)
+        ),
+    ]
+    rows = db.session.execute(union_all(*sources)).all()
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "kind", "moment", "rating"])
+    if frame.empty:
+        return frame.assign(timestamp=pd.Series(dtype="float64")).drop(columns="moment")
+    frame["timestamp"] = (pd.to_datetime(frame["moment"]) - EPOCH).dt.total_seconds()
+    return frame.drop(columns="moment").astype({"user_id": "int64", "item_id": "int64", "rating": "int64"})
+
+
+def catalogue() -> pd.DataFrame:
+    """Every book: id, title, category name, ordered by id."""
+    stmt = select(Book.id, Book.title, Category.name).outerjoin(Category).order_by(Book.id)
+    return pd.DataFrame(db.session.execute(stmt).all(), columns=["book_id", "title", "category"])
+
+
+def start_run(algorithm: str, parameters: dict) -> ModelRun:
+    """Record a new running model run (committed, so a crash still leaves a trace)."""
+    run = ModelRun(algorithm=algorithm, parameters=parameters, status=RUN_RUNNING, is_active=False)
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def store_recommendations(run_id: int, rows: Iterable[dict]) -> int:
+    """Insert a chunk of recommendations for an inactive run; returns how many."""
+    rows = list(rows)
+    if rows:
+        db.session.execute(insert(Recommendation.__table__), [{**row, "model_run_id": run_id} for row in rows])
+        db.session.commit()
+    return len(rows)
+
+
+def activate_run(run_id: int, **details) -> None:
+    """Make ``run_id`` the active run in one transaction, then drop older runs' cached rows."""
+    db.session.execute(update(ModelRun).where(ModelRun.is_active.is_(True)).values(is_active=False))
+    db.session.execute(
+        update(ModelRun)
+        .where(ModelRun.id == run_id)
+        .values(is_active=True, status=RUN_SUCCEEDED, finished_at=utcnow(), **details)
+    )
+    db.session.commit()
+    db.session.execute(delete(Recommendation).where(Recommendation.model_run_id != run_id))
+    db.session.commit()
+
+
+def fail_run(run_id: int, reason: str) -> None:
+    """Mark a run failed with ``reason`` and delete the rows it had written; the active run is untouched."""
+    db.session.rollback()
+    db.session.execute(delete(Recommendation).where(Recommendation.model_run_id == run_id))
+    db.session.execute(
+        update(ModelRun)
+        .where(ModelRun.id == run_id)
+        .values(status=RUN_FAILED, error=reason[:2000], finished_at=utcnow(), is_active=False)
+    )
+    db.session.commit()
+
+
+def update_run(run_id: int, **details) -> None:
+    """Save data sizes, timings or metrics of a run while it runs."""
+    db.session.execute(update(ModelRun).where(ModelRun.id == run_id).values(**details))
+    db.session.commit()
+
+
+def active_run() -> ModelRun | None:
+    """The run whose recommendations the site shows."""
+    return db.session.scalar(select(ModelRun).where(ModelRun.is_active.is_(True)).limit(1))
+
+
+def has_successful_run() -> bool:
+    """True once a training run has succeeded."""
+    return db.session.scalar(select(func.count()).where(ModelRun.status == RUN_SUCCEEDED)) > 0
+
+
+@dataclass
+class ShownRecommendation:
+    """A recommendation as the site shows it."""
+
+    book: Book
+    score: float | None
+    reason: str
+    model_run_id: int | None
+
+
+def recommendations_for(user_id: int, limit: int = 20) -> list[ShownRecommendation]:
+    """The reader's cached recommendations from the active run, or the fallback when there are none."""
+    stmt = (
+        select(Recommendation, Book)
+        .join(ModelRun, ModelRun.id == Recommendation.model_run_id)
+        .join(Book, Book.id == Recommendation.book_id)
+        .where(Recommendation.user_id == user_id, ModelRun.is_active.is_(True))
+        .order_by(Recommendation.rank)
+        .limit(limit)
+    )
+    cached = [
+        ShownRecommendation(book, rec.score, rec.reason, rec.model_run_id) for rec, book in db.session.execute(stmt)
+    ]
+    return cached or fallback_recommendations(user_id, limit)
+
+
+def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[ShownRecommendation]:
+    """For readers the model has not seen: popular lately in their favourite categories, else overall.
+
+    "Popular lately" counts loans, purchases, ratings and favourites of the last 30 days;
+    books the reader already rated, borrowed, bought or marked are left out.
+    """
+    since = utcnow() - timedelta(days=30)
+    activity = union_all(
+        select(Loan.book_id.label("book_id")).where(Loan.borrowed_at >= since),
+        select(OrderItem.book_id).join(Order).where(Order.created_at >= since),
+        select(Rating.book_id).where(Rating.updated_at >= since),
+        select(Favourite.book_id).where(Favourite.created_at >= since),
+    ).subquery()
+    recent = select(activity.c.book_id, func.count().label("hits")).group_by(activity.c.book_id).subquery()
+    own: list[int] = []
+    favourite_categories: list[int] = []
+    if user_id is not None:
+        own_stmt = union_all(
+            select(Rating.book_id).where(Rating.user_id == user_id),
+            select(Loan.book_id).where(Loan.user_id == user_id),
+            select(Favourite.book_id).where(Favourite.user_id == user_id),
+            select(OrderItem.book_id).join(Order).where(Order.user_id == user_id),
+        )
+        own = list(db.session.scalars(own_stmt))
+        if own:
+            favourite_categories = list(
+                db.session.scalars(
+                    select(Book.category_id)
+                    .where(Book.id.in_(own), Book.category_id.is_not(None))
+                    .group_by(Book.category_id)
+                    .order_by(func.count().desc())
+                    .limit(3)
+                )
+            )
+    base = (
+        select(Book, Category.name, func.coalesce(recent.c.hits, 0))
+        .outerjoin(recent, recent.c.book_id == Book.id)
+        .outerjoin(Category, Category.id == Book.category_id)
+        .order_by(func.coalesce(recent.c.hits, 0).desc(), Book.ratings_count.desc(), Book.id)
+    )
+    if own:
+        base = base.where(Book.id.not_in(own))
+    shown: list[ShownRecommendation] = []
+    if favourite_categories:
+        for book, category, _hits in db.session.execute(
+            base.where(Book.category_id.in_(favourite_categories)).limit(limit)
+        ):
+            shown.append(ShownRecommendation(book, None, f"Popular in {category} this month", None))
+    if len(shown) < limit:
+        taken = [item.book.id for item in shown]
+        rest = base.where(Book.id.not_in(taken)) if taken else base
+        for book, _category, _hits in db.session.execute(rest.limit(limit - len(shown))):
+            shown.append(ShownRecommendation(book, None, "Popular with readers this month", None))
+    return shown
