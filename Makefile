@@ -53,7 +53,7 @@ test: install-dev browser
 ## The tests that touch the database, against TEST_DATABASE_URL.
 test-db: install-dev
 	@test -n "$(TEST_DATABASE_URL)" || { echo "Set TEST_DATABASE_URL=mysql+pymysql://..."; exit 2; }
-	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "db and not browser" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

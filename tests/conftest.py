@@ -112,3 +112,13 @@ def small_demo_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     with open(os.path.join(source, "tags.csv"), "rb") as src, open(target / "tags.csv", "wb") as dst:
         dst.write(src.read())
     return str(target)
+
+
+DATABASE_FIXTURES = {"session_app", "app", "client", "runner", "database_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a database fixture ``db``: CI runs those again on MariaDB."""
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
