@@ -61,8 +61,15 @@ GRIDS = {
     "neumf": (
         neumf,
         [
-            {"factors": f, "mlp_layers": (64, 32, 16), "epochs": 30, "batch_size": 1024, "learning_rate": lr,
-             "negatives": 4, "patience": 4}
+            {
+                "factors": f,
+                "mlp_layers": (64, 32, 16),
+                "epochs": 30,
+                "batch_size": 1024,
+                "learning_rate": lr,
+                "negatives": 4,
+                "patience": 4,
+            }
             for f, lr in ((32, 0.001), (64, 0.001), (16, 0.002))
         ],
     ),
@@ -70,8 +77,9 @@ GRIDS = {
 
 
 def load_ml100k() -> tuple[object, bool]:
-    frame = pd.read_csv(os.path.join(DATA, "ml-100k", "u.data"), sep="\t",
-                        names=["user_id", "item_id", "rating", "timestamp"])
+    frame = pd.read_csv(
+        os.path.join(DATA, "ml-100k", "u.data"), sep="\t", names=["user_id", "item_id", "rating", "timestamp"]
+    )
     return build_interactions(frame.assign(kind="rating")), True
 
 
@@ -113,9 +121,12 @@ def ranking_table(datasets: list[str], models: list[str], tune: bool, max_users:
         test = subsample_split(split(interactions, timed, seed), max_users, seed)
         validation = subsample_split(validation_split(test, interactions, timed, seed), max_users, seed)
         negatives = sampled_negatives(test.train, test.test_users, test.test_items, seed=seed)
-        print(f"\n{dataset}: {interactions.n_users} readers, {interactions.n_items} items, "
-              f"{interactions.n_interactions} interactions; {len(test.test_users)} test readers "
-              f"({'latest' if timed else 'random'} interaction held out)", flush=True)
+        print(
+            f"\n{dataset}: {interactions.n_users} readers, {interactions.n_items} items, "
+            f"{interactions.n_interactions} interactions; {len(test.test_users)} test readers "
+            f"({'latest' if timed else 'random'} interaction held out)",
+            flush=True,
+        )
         rows = []
         for name in models:
             params = choose(name, validation, tune)
@@ -130,8 +141,10 @@ def ranking_table(datasets: list[str], models: list[str], tune: bool, max_users:
         print(f"\n| {dataset} | HR@10 | NDCG@10 | sampled HR@10 | sampled NDCG@10 | fit s | score s | parameters |")
         print("|---|---|---|---|---|---|---|---|")
         for name, m, fit_s, score_s, params in rows:
-            print(f"| {name} | {m['hr@10']:.4f} | {m['ndcg@10']:.4f} | {m['sampled_hr@10']:.4f} | "
-                  f"{m['sampled_ndcg@10']:.4f} | {fit_s:.1f} | {score_s:.1f} | {params} |")
+            print(
+                f"| {name} | {m['hr@10']:.4f} | {m['ndcg@10']:.4f} | {m['sampled_hr@10']:.4f} | "
+                f"{m['sampled_ndcg@10']:.4f} | {fit_s:.1f} | {score_s:.1f} | {params} |"
+            )
         if "neumf" in models:
             neumf_row = next(r for r in rows if r[0] == "neumf")
             others = [r for r in rows if r[0] != "neumf"]

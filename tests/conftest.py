@@ -51,6 +51,11 @@ def clear_all_tables() -> None:
 @pytest.fixture()
 def app(session_app: Flask) -> Iterator[Flask]:
     """The app inside an application context, on an empty database."""
+    from webapp.extensions import limiter
+    from webapp.services.catalogue import clear_hot_cache
+
+    clear_hot_cache()
+    limiter.reset()
     with session_app.app_context():
         clear_all_tables()
         yield session_app
@@ -85,6 +90,45 @@ def reader(app: Flask) -> User:
 @pytest.fixture()
 def admin_user(app: Flask) -> User:
     return create_user("staff", role="admin")
+
+
+def log_in(client, username: str = "alice", password: str = "correct-horse-1"):
+    """Log ``client`` in through the login form."""
+    response = client.post("/auth/login", data={"username": username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture()
+def reader_client(client, reader):
+    """A test client logged in as the reader ``alice``."""
+    log_in(client)
+    return client
+
+
+def make_book(title: str = "Dune", authors: str = "Frank Herbert", category: str = "Science Fiction", **values):
+    """A book in ``category`` (created when missing)."""
+    from decimal import Decimal
+
+    from webapp.models import Book, Category
+    from webapp.services.genres import slugify
+
+    found = db.session.scalar(db.select(Category).where(Category.name == category))
+    if found is None:
+        found = Category(name=category, slug=slugify(category))
+    defaults = {
+        "price": Decimal("9.99"),
+        "copies_total": 3,
+        "copies_available": 3,
+        "stock": 3,
+        "publication_year": 1965,
+        "average_rating": 4.2,
+        "ratings_count": 100,
+    }
+    book = Book(title=title, authors=authors, category=found, **{**defaults, **values})
+    db.session.add(book)
+    db.session.commit()
+    return book
 
 
 @pytest.fixture(scope="session")

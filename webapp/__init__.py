@@ -27,26 +27,31 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
 
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
-        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
-            app.instance_path, "athenaeum.sqlite"
-        )
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "athenaeum.sqlite")
     _check_secret_key(app)
 
-    from webapp.extensions import bootstrap, csrf, db, login_manager, migrate
+    from webapp.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
     bootstrap.init_app(app)
+    limiter.init_app(app)
     _configure_login(app)
     with app.app_context():
         _configure_sqlite(db.engine)
 
     from webapp import models  # noqa: F401  (registers every table with the metadata)
+    from webapp.blueprints.auth import bp as auth_bp
+    from webapp.blueprints.catalogue import bp as catalogue_bp
     from webapp.blueprints.main import bp as main_bp
+    from webapp.blueprints.profile import bp as profile_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(catalogue_bp)
+    app.register_blueprint(profile_bp, url_prefix="/profile")
 
     from webapp.errors import register_error_handlers
 
@@ -92,7 +97,30 @@ def _configure_login(app: Flask) -> None:
     from webapp.extensions import db, login_manager
     from webapp.models import User
 
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to do that."
     login_manager.login_message_category = "info"
+
+    @login_manager.unauthorized_handler
+    def send_to_login():
+        """Anonymous readers go to log in, then come back to the page they were on.
+
+        A POST button (borrow, rate ...) cannot be replayed by a redirect, so the reader
+        comes back to the book the button was on.
+        """
+        from flask import flash, redirect, request, url_for
+
+        from webapp.errors import wants_json
+
+        if wants_json():
+            from flask import jsonify
+
+            return jsonify(error="Unauthorized", message="Log in first.", status=401), 401
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        if target is None and request.view_args and "book_id" in request.view_args:
+            target = url_for("catalogue.book_detail", book_id=request.view_args["book_id"])
+        flash(login_manager.login_message, "info")
+        return redirect(url_for("auth.login", next=target or "/"))
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:

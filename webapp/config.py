@@ -25,14 +25,24 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    PRODUCTION = os.environ.get("FLASK_ENV") == "production" or os.environ.get(
-        "ATHENAEUM_PRODUCTION", ""
-    ).lower() in ("1", "true", "yes")
+    PRODUCTION = os.environ.get("FLASK_ENV") == "production" or os.environ.get("ATHENAEUM_PRODUCTION", "").lower() in (
+        "1",
+        "true",
+        "yes",
+    )
 
     # Front-end assets are served from the app: no CDN, installs may be offline.
     BOOTSTRAP_SERVE_LOCAL = True
 
+    # Failed logins allowed per client before it must wait (Flask-Limiter syntax).
+    LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT", "5 per 5 minutes")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
     SESSION_COOKIE_HTTPONLY = True
+    # Secure cookies whenever the site is served over HTTPS (always in production).
+    SESSION_COOKIE_SECURE = PRODUCTION or os.environ.get("HTTPS", "").lower() in ("1", "true", "yes")
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"

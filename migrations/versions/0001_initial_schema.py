@@ -89,6 +89,7 @@ def upgrade():
     sa.Column('stock', sa.Integer(), nullable=False),
     sa.Column('added_at', sa.DateTime(), nullable=False),
     sa.Column('source_book_id', sa.Integer(), nullable=True),
+    sa.Column('search_text', sa.String(length=900), nullable=False),
     sa.CheckConstraint('copies_available <= copies_total', name=op.f('ck_books_available_within_total')),
     sa.CheckConstraint('copies_available >= 0', name=op.f('ck_books_copies_available_not_negative')),
     sa.CheckConstraint('copies_total >= 0', name=op.f('ck_books_copies_total_not_negative')),

@@ -15,8 +15,15 @@ from webapp.models.base import utcnow
 @pytest.fixture()
 def book(app):
     category = Category(name="Fantasy", slug="fantasy")
-    book = Book(title="Dune", authors="Frank Herbert", category=category, price=Decimal("9.99"),
-                copies_total=3, copies_available=3, stock=5)
+    book = Book(
+        title="Dune",
+        authors="Frank Herbert",
+        category=category,
+        price=Decimal("9.99"),
+        copies_total=3,
+        copies_available=3,
+        stock=5,
+    )
     db.session.add(book)
     db.session.commit()
     return book
@@ -29,13 +36,16 @@ def _rejected(statement) -> None:
     db.session.rollback()
 
 
-@pytest.mark.parametrize("values", [
-    {"stock": -1},
-    {"copies_total": -1, "copies_available": 0},
-    {"copies_available": -1},
-    {"copies_available": 4},  # more than the 3 copies owned
-    {"price": Decimal("-0.01")},
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"stock": -1},
+        {"copies_total": -1, "copies_available": 0},
+        {"copies_available": -1},
+        {"copies_available": 4},  # more than the 3 copies owned
+        {"price": Decimal("-0.01")},
+    ],
+)
 def test_book_counts_are_checked(book, values):
     _rejected(update(Book).where(Book.id == book.id).values(**values))
     db.session.refresh(book)

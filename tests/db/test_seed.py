@@ -45,9 +45,10 @@ def test_seed_loads_the_counts_in_the_files(runner, small_demo_dir):
     # Real ratings keep their stars; every book lands in a category.
     sample = ratings.iloc[0]
     stored = db.session.execute(
-        select(Rating.rating).join(Book).join(User, User.id == Rating.user_id).where(
-            Book.source_book_id == int(sample["book_id"]), User.source_user_id == int(sample["user_id"])
-        )
+        select(Rating.rating)
+        .join(Book)
+        .join(User, User.id == Rating.user_id)
+        .where(Book.source_book_id == int(sample["book_id"]), User.source_user_id == int(sample["user_id"]))
     ).scalar_one()
     assert stored == sample["rating"]
     assert db.session.scalar(select(func.count()).where(Book.category_id.is_(None))) == 0
@@ -56,17 +57,20 @@ def test_seed_loads_the_counts_in_the_files(runner, small_demo_dir):
 def test_simulated_circulation_respects_the_rules(runner, small_demo_dir):
     runner.invoke(args=["seed-demo", "--data-dir", small_demo_dir])
     # Open loans never exceed copies; available = total - open loans.
-    open_loans = dict(db.session.execute(
-        select(Loan.book_id, func.count()).where(Loan.returned_at.is_(None)).group_by(Loan.book_id)
-    ).all())
+    open_loans = dict(
+        db.session.execute(
+            select(Loan.book_id, func.count()).where(Loan.returned_at.is_(None)).group_by(Loan.book_id)
+        ).all()
+    )
     for book in db.session.scalars(select(Book)):
         assert book.copies_available == book.copies_total - open_loans.get(book.id, 0)
         assert 0 <= book.copies_available <= book.copies_total
     # Every loan and order is of a book the reader rated.
     unrated_loans = db.session.scalar(
-        select(func.count()).select_from(Loan).outerjoin(
-            Rating, (Rating.user_id == Loan.user_id) & (Rating.book_id == Loan.book_id)
-        ).where(Rating.id.is_(None))
+        select(func.count())
+        .select_from(Loan)
+        .outerjoin(Rating, (Rating.user_id == Loan.user_id) & (Rating.book_id == Loan.book_id))
+        .where(Rating.id.is_(None))
     )
     assert unrated_loans == 0
 
@@ -96,14 +100,21 @@ def _break(directory, name, transform):
         handle.write(transform(text))
 
 
-@pytest.mark.parametrize("name, transform, message", [
-    ("ratings.csv", lambda t: t.replace("\n", "\n1,abc,5\n", 1), "ratings.csv line 2: column book_id"),
-    ("ratings.csv", lambda t: t + "1,2,9\n", "rating must be 1-5"),
-    ("ratings.csv", lambda t: t.replace("user_id", "reader", 1), "lacks the column(s) user_id"),
-    ("books.csv", lambda t: t.replace("ratings_count", "ratings", 1), "books.csv lacks the column(s) ratings_count"),
-    ("to_read.csv", lambda t: t + "5,999999\n", "is not in the catalogue"),
-    ("to_read.csv", lambda t: "", "not a readable CSV file"),
-])
+@pytest.mark.parametrize(
+    "name, transform, message",
+    [
+        ("ratings.csv", lambda t: t.replace("\n", "\n1,abc,5\n", 1), "ratings.csv line 2: column book_id"),
+        ("ratings.csv", lambda t: t + "1,2,9\n", "rating must be 1-5"),
+        ("ratings.csv", lambda t: t.replace("user_id", "reader", 1), "lacks the column(s) user_id"),
+        (
+            "books.csv",
+            lambda t: t.replace("ratings_count", "ratings", 1),
+            "books.csv lacks the column(s) ratings_count",
+        ),
+        ("to_read.csv", lambda t: t + "5,999999\n", "is not in the catalogue"),
+        ("to_read.csv", lambda t: "", "not a readable CSV file"),
+    ],
+)
 def test_malformed_file_is_refused_and_nothing_changes(runner, small_demo_dir, tmp_path, name, transform, message):
     runner.invoke(args=["seed-demo", "--data-dir", small_demo_dir])
     before = _snapshot()

@@ -27,23 +27,29 @@ def test_tags_are_capped_and_ordered_by_count():
     assert categorise(shelves, max_tags=3)[1] == ["crime", "thriller", "detective"]
 
 
-@pytest.mark.parametrize("name, slug", [
-    ("Mystery & Crime", "mystery-crime"),
-    ("Children's", "childrens"),
-    ("Science Fiction", "science-fiction"),
-])
+@pytest.mark.parametrize(
+    "name, slug",
+    [
+        ("Mystery & Crime", "mystery-crime"),
+        ("Children's", "childrens"),
+        ("Science Fiction", "science-fiction"),
+    ],
+)
 def test_slugify(name, slug):
     assert slugify(name) == slug
 
 
-@pytest.mark.parametrize("isbn10, isbn13", [
-    ("439023483", "9780439023481"),  # leading zero dropped in the CSV
-    ("0439023483", "9780439023481"),
-    ("043942089X", "9780439420891"),
-    ("", None),
-    ("12345", None),  # wrong check digit
-    ("0439023484", None),
-    ("abc", None),
-])
+@pytest.mark.parametrize(
+    "isbn10, isbn13",
+    [
+        ("439023483", "9780439023481"),  # leading zero dropped in the CSV
+        ("0439023483", "9780439023481"),
+        ("043942089X", "9780439420891"),
+        ("", None),
+        ("12345", None),  # wrong check digit
+        ("0439023484", None),
+        ("abc", None),
+    ],
+)
 def test_isbn13_from_isbn10(isbn10, isbn13):
     assert isbn13_from_isbn10(isbn10) == isbn13

@@ -11,7 +11,7 @@ def test_home_page_shows_categories_and_books(client, runner, small_demo_dir):
     runner.invoke(args=["seed-demo", "--data-dir", small_demo_dir])
     page = client.get("/").get_data(as_text=True)
     assert "Categories" in page
-    assert "Popular books" in page
+    assert "Hot right now" in page and "New arrivals" in page
     assert 'alt="Cover of' in page
     assert "/bootstrap/static/css/bootstrap.min.css" in page  # served locally, no CDN
     assert "cdn.jsdelivr" not in page

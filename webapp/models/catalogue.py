@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -77,9 +79,7 @@ class Book(db.Model):
     publication_year: Mapped[int | None] = mapped_column(Integer, index=True)
     description: Mapped[str | None] = mapped_column(Text)
     cover_url: Mapped[str | None] = mapped_column(String(500))
-    category_id: Mapped[int | None] = mapped_column(
-        ForeignKey("categories.id", ondelete="SET NULL"), index=True
-    )
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"), index=True)
     average_rating: Mapped[float] = mapped_column(Float, default=0.0, index=True)
     ratings_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
     price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
@@ -89,9 +89,32 @@ class Book(db.Model):
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     # Book id in the goodbooks-10k data set, for imported books.
     source_book_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    # Title, authors and ISBN lower-cased with punctuation removed, for search.
+    search_text: Mapped[str] = mapped_column(String(900), default="")
 
     category: Mapped[Category | None] = relationship(back_populates="books")
     tags: Mapped[list[Tag]] = relationship(secondary=book_tags, order_by=Tag.name)
 
     def __str__(self) -> str:
         return self.title
+
+    def refresh_search_text(self) -> None:
+        """Recompute ``search_text`` from the title, authors and ISBN."""
+        self.search_text = search_key(self.title, self.authors, self.isbn13)
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case, letters and digits only (any script), single spaces: "Harry  Potter!" -> "harry potter"."""
+    text = text.lower().replace("'", "").replace("’", "")
+    return " ".join(re.sub(r"[^\w]+|_", " ", text).split())
+
+
+def search_key(title: str | None, authors: str | None, isbn13: str | None) -> str:
+    """The normalized text a book is searched by."""
+    return normalize_text(" ".join(part for part in (title, authors, isbn13) if part))[:900]
+
+
+@event.listens_for(Book, "before_insert")
+@event.listens_for(Book, "before_update")
+def _keep_search_text_current(_mapper, _connection, book: Book) -> None:
+    book.refresh_search_text()

@@ -49,9 +49,7 @@ class Hold(db.Model):
 
     __tablename__ = "holds"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('waiting', 'ready', 'fulfilled', 'cancelled', 'expired')", name="status_known"
-        ),
+        CheckConstraint("status IN ('waiting', 'ready', 'fulfilled', 'cancelled', 'expired')", name="status_known"),
         Index("ix_holds_book_id_status_created_at", "book_id", "status", "created_at"),
     )
 

@@ -33,9 +33,7 @@ class ModelRun(db.Model):
     """One training of a recommender: its parameters, data sizes, timings and metrics."""
 
     __tablename__ = "model_runs"
-    __table_args__ = (
-        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status_known"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status_known"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     algorithm: Mapped[str] = mapped_column(String(40), index=True)

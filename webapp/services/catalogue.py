@@ -1,11 +1,31 @@
-"""Reading the catalogue: categories and book lists."""
+"""Reading the catalogue: lists, search, categories, book pages and the hot books."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
-from webapp.models import Book, Category
+from webapp.models import Book, BookView, Category, Favourite, Hold, Loan, Order, OrderItem, Rating, Review
+from webapp.models.base import utcnow
+from webapp.models.catalogue import normalize_text
+from webapp.models.circulation import HOLD_READY, HOLD_WAITING
+from webapp.models.shop import ORDER_CANCELLED
+from webapp.services.errors import NotFound
+
+MAX_QUERY_LENGTH = 200
+SORTS = {
+    "popularity": "Most popular",
+    "rating": "Highest rated",
+    "newest": "Newest",
+    "title": "Title A-Z",
+}
 
 
 def categories_with_counts() -> list[tuple[Category, int]]:
@@ -19,18 +39,221 @@ def categories_with_counts() -> list[tuple[Category, int]]:
     return [(category, count) for category, count in db.session.execute(stmt)]
 
 
-def popular_books(limit: int = 12) -> list[Book]:
-    """The books with the most ratings in the source data."""
-    stmt = select(Book).order_by(Book.ratings_count.desc(), Book.id).limit(limit)
-    return list(db.session.scalars(stmt))
+def category_by_slug(slug: str) -> Category:
+    """The category with this slug; NotFound otherwise."""
+    category = db.session.scalar(select(Category).where(Category.slug == slug))
+    if category is None:
+        raise NotFound("There is no such category.")
+    return category
 
 
 def newest_books(limit: int = 6) -> list[Book]:
-    """The most recently published books."""
-    stmt = (
-        select(Book)
-        .where(Book.publication_year.is_not(None))
-        .order_by(Book.publication_year.desc(), Book.ratings_count.desc())
-        .limit(limit)
+    """The books most recently added to the catalogue."""
+    return list(db.session.scalars(select(Book).order_by(Book.added_at.desc(), Book.id.desc()).limit(limit)))
+
+
+def normalize_query(query: str | None) -> str:
+    """The search text as books are indexed: lower case, letters and digits, single spaces."""
+    return normalize_text((query or "")[:MAX_QUERY_LENGTH])
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def book_query(query: str | None = None, category_id: int | None = None, sort: str = "popularity") -> Select:
+    """Books matching every word of ``query`` (title, author or ISBN), in ``category_id``, sorted.
+
+    With a query, exact title matches come first, then titles that start with it.
+    """
+    stmt = select(Book)
+    if category_id is not None:
+        stmt = stmt.where(Book.category_id == category_id)
+    normalized = normalize_query(query)
+    order = []
+    if normalized:
+        digits = re.sub(r"\D", "", query or "")
+        words = normalized.split()[:12]
+        word_match = and_(*[Book.search_text.like(f"%{_escape_like(w)}%", escape="\\") for w in words])
+        stmt = stmt.where(or_(word_match, Book.isbn13 == digits) if len(digits) in (10, 13) else word_match)
+        title_key = func.lower(Book.title)
+        raw = " ".join((query or "").lower().split())[:MAX_QUERY_LENGTH]
+        order.append(
+            case(
+                (title_key == raw, 0),
+                (Book.search_text == normalized, 0),
+                (Book.search_text.like(f"{_escape_like(normalized)}%", escape="\\"), 1),
+                else_=2,
+            )
+        )
+    sort_orders = {
+        "popularity": [Book.ratings_count.desc()],
+        "rating": [Book.average_rating.desc(), Book.ratings_count.desc()],
+        "newest": [Book.publication_year.is_(None), Book.publication_year.desc()],
+        "title": [Book.title.asc()],
+    }
+    return stmt.order_by(*order, *sort_orders.get(sort, sort_orders["popularity"]), Book.id)
+
+
+def paginate_books(stmt: Select, page: int, per_page: int):
+    """One page of books, with their categories loaded in the same round trip."""
+    return db.paginate(
+        stmt.options(selectinload(Book.category)), page=page, per_page=per_page, error_out=False, max_per_page=100
     )
-    return list(db.session.scalars(stmt))
+
+
+def get_book(book_id: int) -> Book:
+    """The book with this id; NotFound otherwise."""
+    book = db.session.scalar(
+        select(Book).where(Book.id == book_id).options(selectinload(Book.tags), selectinload(Book.category))
+    )
+    if book is None:
+        raise NotFound("There is no such book.")
+    return book
+
+
+@dataclass
+class RatingSummary:
+    """Readers' ratings of a book in this library."""
+
+    average: float
+    count: int
+    distribution: dict[int, int] = field(default_factory=dict)
+
+    def percent(self, stars: int) -> int:
+        return round(100 * self.distribution.get(stars, 0) / self.count) if self.count else 0
+
+
+def rating_summary(book_id: int) -> RatingSummary:
+    """Average, count and 1-5 distribution of the book's ratings, in one query."""
+    rows = db.session.execute(
+        select(Rating.rating, func.count()).where(Rating.book_id == book_id).group_by(Rating.rating)
+    ).all()
+    distribution = {stars: 0 for stars in range(1, 6)}
+    distribution.update({int(stars): count for stars, count in rows})
+    count = sum(distribution.values())
+    average = sum(stars * n for stars, n in distribution.items()) / count if count else 0.0
+    return RatingSummary(average=average, count=count, distribution=distribution)
+
+
+def reviews_page(book_id: int, page: int, per_page: int = 10):
+    """The book's reviews, newest first, with their authors."""
+    stmt = (
+        select(Review)
+        .where(Review.book_id == book_id)
+        .options(selectinload(Review.user))
+        .order_by(Review.created_at.desc(), Review.id.desc())
+    )
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+@dataclass
+class Availability:
+    """Copies to borrow and the queue for them."""
+
+    copies_available: int
+    copies_total: int
+    queue_length: int
+    next_due: object | None
+
+
+def availability(book: Book) -> Availability:
+    """How many copies are free, how many readers wait, and when the next copy is due back."""
+    queue = db.session.scalar(
+        select(func.count()).where(Hold.book_id == book.id, Hold.status.in_([HOLD_WAITING, HOLD_READY]))
+    )
+    next_due = db.session.scalar(
+        select(func.min(Loan.due_at)).where(Loan.book_id == book.id, Loan.returned_at.is_(None))
+    )
+    return Availability(book.copies_available, book.copies_total, queue or 0, next_due)
+
+
+def record_view(book_id: int, user_id: int | None) -> None:
+    """Count a visit of the book page."""
+    db.session.add(BookView(book_id=book_id, user_id=user_id))
+    db.session.commit()
+
+
+# --- Hot books -------------------------------------------------------------
+
+HOT_WEIGHTS = {"loan": 3.0, "purchase": 3.0, "rating": 2.0, "favourite": 1.0, "view": 0.5}
+HOT_HALF_LIFE_DAYS = 7.0
+HOT_WINDOW_DAYS = 30
+HOT_CACHE_SECONDS = 60
+_hot_cache: dict[tuple, tuple[float, list[tuple[int, float]]]] = {}
+
+
+def hot_scores(limit: int = 50, category_id: int | None = None) -> list[tuple[int, float]]:
+    """(book id, heat) of the hottest books, hottest first.
+
+    heat(book) = sum over the events of the last 30 days of  w(kind) * 0.5 ** (age_days / 7)
+
+    with w = 3 for a loan or a purchased copy, 2 for a rating, 1 for a favourite and 0.5
+    for a page view, and age_days the whole days since the event: an event loses half
+    its weight every week. Counts are aggregated per book, kind and day in the database;
+    the result is kept for a minute.
+    """
+    key = (limit, category_id)
+    cached = _hot_cache.get(key)
+    if cached and time.monotonic() - cached[0] < HOT_CACHE_SECONDS:
+        return cached[1]
+    since = utcnow() - timedelta(days=HOT_WINDOW_DAYS)
+    events = union_all(
+        select(
+            Loan.book_id.label("book_id"), literal("loan").label("kind"), func.date(Loan.borrowed_at).label("day")
+        ).where(Loan.borrowed_at >= since),
+        select(OrderItem.book_id, literal("purchase"), func.date(Order.created_at))
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(Order.created_at >= since, Order.status != ORDER_CANCELLED),
+        select(Rating.book_id, literal("rating"), func.date(Rating.updated_at)).where(Rating.updated_at >= since),
+        select(Favourite.book_id, literal("favourite"), func.date(Favourite.created_at)).where(
+            Favourite.created_at >= since
+        ),
+        select(BookView.book_id, literal("view"), func.date(BookView.viewed_at)).where(BookView.viewed_at >= since),
+    ).subquery()
+    stmt = select(events.c.book_id, events.c.kind, events.c.day, func.count()).group_by(
+        events.c.book_id, events.c.kind, events.c.day
+    )
+    if category_id is not None:
+        stmt = stmt.join(Book, Book.id == events.c.book_id).where(Book.category_id == category_id)
+    today = utcnow().date()
+    heat: dict[int, float] = {}
+    for book_id, kind, day, count in db.session.execute(stmt):
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        age = max((today - day).days, 0)
+        heat[book_id] = heat.get(book_id, 0.0) + HOT_WEIGHTS[kind] * count * math.pow(0.5, age / HOT_HALF_LIFE_DAYS)
+    ranking = sorted(heat.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+    _hot_cache[key] = (time.monotonic(), ranking)
+    return ranking
+
+
+def clear_hot_cache() -> None:
+    """Forget the cached hot ranking (tests, and after bulk changes)."""
+    _hot_cache.clear()
+
+
+def hot_books(limit: int = 12, category_id: int | None = None) -> list[tuple[Book, float]]:
+    """The hottest books with their heat; books by ratings count when nothing happened lately."""
+    ranking = hot_scores(limit, category_id)
+    books = (
+        {
+            b.id: b
+            for b in db.session.scalars(
+                select(Book)
+                .where(Book.id.in_([book_id for book_id, _ in ranking]))
+                .options(selectinload(Book.category))
+            )
+        }
+        if ranking
+        else {}
+    )
+    result = [(books[book_id], score) for book_id, score in ranking if book_id in books]
+    if len(result) < limit:
+        taken = [book.id for book, _ in result]
+        stmt = select(Book).order_by(Book.ratings_count.desc(), Book.id).limit(limit - len(result))
+        if taken:
+            stmt = stmt.where(Book.id.not_in(taken))
+        if category_id is not None:
+            stmt = stmt.where(Book.category_id == category_id)
+        result += [(book, 0.0) for book in db.session.scalars(stmt.options(selectinload(Book.category)))]
+    return result

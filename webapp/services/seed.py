@@ -38,6 +38,7 @@ from webapp.models import (
     book_tags,
 )
 from webapp.models.base import utcnow
+from webapp.models.catalogue import search_key
 from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID, ORDER_SHIPPED
 from webapp.models.users import ROLE_ADMIN
 from webapp.services.genres import categorise, slugify
@@ -317,6 +318,7 @@ class _DemoBuilder:
                     "stock": int(stock[index]),
                     "added_at": self.now - timedelta(days=int(added_days[index])),
                     "source_book_id": int(book.book_id),
+                    "search_text": search_key(book.title.strip(), book.authors.strip(), isbn13),
                 }
             )
             for tag in tags:

@@ -1,21 +1,46 @@
 """Routes of the main blueprint."""
 
 from flask import jsonify, render_template
+from flask_login import current_user
 from sqlalchemy import text
 
 from webapp.blueprints.main import bp
 from webapp.extensions import db
 from webapp.services import catalogue as catalogue_service
+from webapp.services import recommendations as recs_service
 
 
 @bp.route("/")
 def index():
     """Home page: the categories and the books readers are into."""
+    recommended = recs_service.recommendations_for(current_user.id, limit=6) if current_user.is_authenticated else []
     return render_template(
         "main/index.html",
         categories=catalogue_service.categories_with_counts(),
-        popular_books=catalogue_service.popular_books(limit=12),
+        hot_books=catalogue_service.hot_books(limit=12),
         new_books=catalogue_service.newest_books(limit=6),
+        recommended=recommended,
+    )
+
+
+@bp.route("/api/recommendations")
+def api_recommendations():
+    """The logged-in reader's current recommendations as JSON."""
+    if not current_user.is_authenticated:
+        return jsonify(error="Unauthorized", message="Log in to see your recommendations.", status=401), 401
+    items = recs_service.recommendations_for(current_user.id, limit=20)
+    return jsonify(
+        user_id=current_user.id,
+        recommendations=[
+            {
+                "book_id": item.book.id,
+                "title": item.book.title,
+                "score": item.score,
+                "reason": item.reason,
+                "model_run_id": item.model_run_id,
+            }
+            for item in items
+        ],
     )
 
 

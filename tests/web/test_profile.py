@@ -1,0 +1,88 @@
+"""The personal centre shows only the reader's own data."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.conftest import create_user, log_in, make_book
+from webapp.extensions import db
+from webapp.models import Favourite, Loan, Rating, User
+from webapp.models.base import utcnow
+
+
+def test_profile_needs_login(client):
+    response = client.get("/profile/")
+    assert response.status_code == 302 and "/auth/login" in response.location
+
+
+def test_profile_shows_own_records_and_highlights_overdue(reader_client, reader):
+    book, other_book = make_book("Dune"), make_book("Emma", category="Classics")
+    someone = create_user("bob")
+    now = utcnow()
+    db.session.add_all(
+        [
+            Loan(
+                user_id=reader.id,
+                book_id=book.id,
+                borrowed_at=now - timedelta(days=40),
+                due_at=now - timedelta(days=10),
+            ),
+            Rating(user_id=reader.id, book_id=book.id, rating=5),
+            Favourite(user_id=reader.id, book_id=book.id),
+            Rating(user_id=someone.id, book_id=other_book.id, rating=1),
+        ]
+    )
+    db.session.commit()
+    page = reader_client.get("/profile/").get_data(as_text=True)
+    assert "(overdue)" in page and "list-group-item-danger" in page
+    assert "Dune</a> · 5★" in page
+    assert "Emma</a> · 1★" not in page
+
+
+def test_change_email_and_password(reader_client, reader):
+    response = reader_client.post("/profile/email", data={"email": "new@example.org"})
+    assert response.status_code == 302
+    response = reader_client.post(
+        "/profile/password",
+        data={
+            "current_password": "correct-horse-1",
+            "new_password": "battery-staple-2",
+            "new_password2": "battery-staple-2",
+        },
+    )
+    assert response.status_code == 302
+    user = db.session.get(User, reader.id)
+    db.session.refresh(user)
+    assert user.email == "new@example.org" and user.check_password("battery-staple-2")
+
+
+def test_password_change_needs_the_current_password(reader_client, reader):
+    response = reader_client.post(
+        "/profile/password",
+        data={
+            "current_password": "wrong-one-1",
+            "new_password": "battery-staple-2",
+            "new_password2": "battery-staple-2",
+        },
+    )
+    assert response.status_code == 400
+    assert "Your current password is not correct." in response.get_data(as_text=True)
+    assert db.session.get(User, reader.id).check_password("correct-horse-1")
+
+
+def test_email_taken_by_someone_else_is_refused(reader_client, reader):
+    create_user("bob")
+    response = reader_client.post("/profile/email", data={"email": "bob@example.org"})
+    assert response.status_code == 400
+    assert "already exists" in response.get_data(as_text=True)
+    assert db.session.scalar(select(User.email).where(User.id == reader.id)) == "alice@example.org"
+
+
+def test_recommendation_json_endpoint(client, reader):
+    make_book("Dune")
+    assert client.get("/api/recommendations").status_code == 401
+    log_in(client)
+    data = client.get("/api/recommendations").get_json()
+    assert data["user_id"] == reader.id
+    assert data["recommendations"][0]["title"] == "Dune"
+    assert data["recommendations"][0]["reason"].startswith("Popular")

@@ -1,0 +1,81 @@
+"""Routes of the auth blueprint."""
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from webapp.blueprints.auth import bp
+from webapp.blueprints.auth.forms import LoginForm, LogoutForm, RegistrationForm
+from webapp.extensions import limiter
+from webapp.services import accounts
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path inside this site, else None (no open redirects)."""
+    if not target:
+        return None
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(ord(char) < 32 for char in target):
+        return None
+    return target
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Create a reader account and log it in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(form.username.data, form.email.data, form.password.data)
+        except accounts.ServiceError as error:
+            flash(error.message, "danger")
+        else:
+            login_user(user)
+            flash(f"Welcome, {user.username}! Your account is ready.", "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/register.html", form=form)
+
+
+def _login_failed(response) -> bool:
+    """Only failed attempts count against the limit: a failure re-renders the form (200)."""
+    return request.method == "POST" and response.status_code == 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURE_LIMIT"],
+    methods=["POST"],
+    deduct_when=_login_failed,
+    error_message="Too many failed logins from your connection. Wait a few minutes and try again.",
+)
+def login():
+    """Log in with username and password; back to ``next`` when it is a page of this site."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember_me.data)
+            flash(f"Welcome back, {user.username}.", "success")
+            return redirect(safe_next(form.next.data) or url_for("main.index"))
+        flash("Wrong username or password.", "danger")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Log out (a POST with a CSRF token, so no other site can log a reader out)."""
+    form = LogoutForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash("You have logged out.", "info")
+    return redirect(url_for("main.index"))

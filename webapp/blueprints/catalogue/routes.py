@@ -1,0 +1,192 @@
+"""Routes of the catalogue blueprint."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from webapp.blueprints.catalogue import bp
+from webapp.blueprints.catalogue.forms import ActionForm, RatingForm, ReviewForm
+from webapp.services import activity
+from webapp.services import catalogue as catalogue_service
+from webapp.services import recommendations as recs_service
+from webapp.services.errors import NotFound, ServiceError
+
+
+def _page() -> int:
+    page = request.args.get("page", 1, type=int)
+    return page if page and 0 < page < 100_000 else 1
+
+
+def _sort() -> str:
+    sort = request.args.get("sort", "popularity")
+    return sort if sort in catalogue_service.SORTS else "popularity"
+
+
+@bp.route("/books")
+def book_list():
+    """All books, or the ones matching ``q``; sorted and paginated."""
+    query = (request.args.get("q") or "")[: catalogue_service.MAX_QUERY_LENGTH]
+    sort = _sort()
+    stmt = catalogue_service.book_query(query=query, sort=sort)
+    pagination = catalogue_service.paginate_books(stmt, _page(), current_app.config["BOOKS_PER_PAGE"])
+    return render_template(
+        "catalogue/list.html",
+        pagination=pagination,
+        query=query,
+        sort=sort,
+        sorts=catalogue_service.SORTS,
+        heading="Search results" if query.strip() else "All books",
+    )
+
+
+@bp.route("/categories/<slug>")
+def category(slug: str):
+    """The books of one category."""
+    try:
+        found = catalogue_service.category_by_slug(slug)
+    except NotFound:
+        abort(404, description="There is no such category.")
+    sort = _sort()
+    stmt = catalogue_service.book_query(category_id=found.id, sort=sort)
+    pagination = catalogue_service.paginate_books(stmt, _page(), current_app.config["BOOKS_PER_PAGE"])
+    return render_template(
+        "catalogue/list.html",
+        pagination=pagination,
+        query="",
+        sort=sort,
+        sorts=catalogue_service.SORTS,
+        heading=found.name,
+        category=found,
+    )
+
+
+@bp.route("/hot")
+def hot():
+    """What readers are into now."""
+    return render_template(
+        "catalogue/hot.html",
+        books=catalogue_service.hot_books(limit=30),
+        weights=catalogue_service.HOT_WEIGHTS,
+        half_life=catalogue_service.HOT_HALF_LIFE_DAYS,
+        window=catalogue_service.HOT_WINDOW_DAYS,
+    )
+
+
+@bp.route("/books/<int:book_id>")
+def book_detail(book_id: int):
+    """A book: metadata, ratings, reviews, availability and the reader's actions."""
+    try:
+        book = catalogue_service.get_book(book_id)
+    except NotFound:
+        abort(404, description="There is no such book.")
+    user_id = current_user.id if current_user.is_authenticated else None
+    catalogue_service.record_view(book.id, user_id)
+    context = {
+        "book": book,
+        "summary": catalogue_service.rating_summary(book.id),
+        "reviews": catalogue_service.reviews_page(book.id, _page()),
+        "availability": catalogue_service.availability(book),
+        "also_liked": recs_service.also_liked(book.id, limit=6),
+        "rating_form": RatingForm(),
+        "review_form": ReviewForm(),
+        "action_form": ActionForm(),
+        "my_rating": activity.user_rating(user_id, book.id) if user_id else None,
+        "is_favourite": activity.is_favourite(user_id, book.id) if user_id else False,
+    }
+    if user_id and context["my_rating"]:
+        context["rating_form"].stars.data = context["my_rating"]
+    return render_template("catalogue/book.html", **context)
+
+
+def _back_to_book(book_id: int):
+    return redirect(url_for("catalogue.book_detail", book_id=book_id))
+
+
+def _first_error(form) -> str:
+    for errors in form.errors.values():
+        if errors:
+            return errors[0]
+    return "The form was not valid."
+
+
+@bp.route("/books/<int:book_id>/rate", methods=["POST"])
+@login_required
+def rate(book_id: int):
+    form = RatingForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "danger")
+        return _back_to_book(book_id) if _book_exists(book_id) else abort(404)
+    try:
+        activity.rate(current_user.id, book_id, form.stars.data)
+    except NotFound:
+        abort(404, description="There is no such book.")
+    flash(f"You rated this book {form.stars.data}★.", "success")
+    return _back_to_book(book_id)
+
+
+@bp.route("/books/<int:book_id>/favourite", methods=["POST"])
+@login_required
+def favourite(book_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        now_favourite = activity.toggle_favourite(current_user.id, book_id)
+    except NotFound:
+        abort(404, description="There is no such book.")
+    flash("Added to your favourites." if now_favourite else "Removed from your favourites.", "success")
+    return _back_to_book(book_id)
+
+
+@bp.route("/books/<int:book_id>/reviews", methods=["POST"])
+@login_required
+def add_review(book_id: int):
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        flash(_first_error(form), "danger")
+        return _back_to_book(book_id) if _book_exists(book_id) else abort(404)
+    try:
+        activity.add_review(current_user.id, book_id, form.body.data)
+    except NotFound:
+        abort(404, description="There is no such book.")
+    except ServiceError as error:
+        flash(error.message, "danger")
+        return _back_to_book(book_id)
+    flash("Your review is published.", "success")
+    return _back_to_book(book_id)
+
+
+@bp.route("/reviews/<int:review_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_review(review_id: int):
+    try:
+        review = activity.own_review(current_user.id, review_id)
+    except NotFound:
+        abort(404, description="There is no such review of yours.")
+    form = ReviewForm(obj=review)
+    if form.validate_on_submit():
+        activity.edit_review(current_user.id, review_id, form.body.data)
+        flash("Your review is updated.", "success")
+        return _back_to_book(review.book_id)
+    return render_template(
+        "catalogue/edit_review.html", form=form, review=review
+    ), 200 if request.method == "GET" else 400
+
+
+@bp.route("/reviews/<int:review_id>/delete", methods=["POST"])
+@login_required
+def delete_review(review_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        book_id = activity.delete_review(current_user.id, review_id)
+    except NotFound:
+        abort(404, description="There is no such review of yours.")
+    flash("Your review is deleted.", "success")
+    return _back_to_book(book_id)
+
+
+def _book_exists(book_id: int) -> bool:
+    try:
+        catalogue_service.get_book(book_id)
+    except NotFound:
+        return False
+    return True

@@ -1,0 +1,60 @@
+"""Routes of the profile blueprint: only ever the logged-in reader's own data."""
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from webapp.blueprints.profile import bp
+from webapp.blueprints.profile.forms import EmailForm, PasswordForm
+from webapp.services import accounts
+from webapp.services import profile as profile_service
+from webapp.services import recommendations as recs_service
+from webapp.services.errors import ServiceError
+
+
+def _render(email_form=None, password_form=None, status=200):
+    centre = profile_service.personal_centre(current_user.id)
+    return render_template(
+        "profile/index.html",
+        centre=centre,
+        is_overdue=profile_service.is_overdue,
+        recommendations=recs_service.recommendations_for(current_user.id, limit=12),
+        email_form=email_form or EmailForm(current_user.id, obj=current_user),
+        password_form=password_form or PasswordForm(),
+    ), status
+
+
+@bp.route("/")
+@login_required
+def index():
+    """The personal centre: loans, holds, orders, ratings, reviews, favourites, recommendations."""
+    return _render()
+
+
+@bp.route("/email", methods=["POST"])
+@login_required
+def change_email():
+    form = EmailForm(current_user.id)
+    if form.validate_on_submit():
+        try:
+            accounts.change_email(current_user, form.email.data)
+        except ServiceError as error:
+            form.email.errors.append(error.message)
+        else:
+            flash("Your email is updated.", "success")
+            return redirect(url_for("profile.index"))
+    return _render(email_form=form, status=400)
+
+
+@bp.route("/password", methods=["POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data, form.new_password.data)
+        except ServiceError as error:
+            form.current_password.errors.append(error.message)
+        else:
+            flash("Your password is changed.", "success")
+            return redirect(url_for("profile.index"))
+    return _render(password_form=form, status=400)

@@ -1,0 +1,117 @@
+"""What readers do with books: ratings, reviews and favourites."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.extensions import db
+from webapp.models import Book, Favourite, Rating, Review
+from webapp.models.activity import REVIEW_MAX_LENGTH
+from webapp.models.base import utcnow
+from webapp.services.errors import NotFound, ServiceError
+
+
+def _existing_book(book_id: int) -> Book:
+    book = db.session.get(Book, book_id)
+    if book is None:
+        raise NotFound("There is no such book.")
+    return book
+
+
+def rate(user_id: int, book_id: int, stars: int) -> Rating:
+    """Rate a book 1-5, or change the reader's rating of it."""
+    if not isinstance(stars, int) or not 1 <= stars <= 5:
+        raise ServiceError("A rating is 1 to 5 stars.")
+    _existing_book(book_id)
+    rating = db.session.scalar(select(Rating).where(Rating.user_id == user_id, Rating.book_id == book_id))
+    if rating is None:
+        rating = Rating(user_id=user_id, book_id=book_id, rating=stars)
+        db.session.add(rating)
+    else:
+        rating.rating = stars
+        rating.updated_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a second request created it meanwhile: update that one
+        db.session.rollback()
+        rating = db.session.scalar(select(Rating).where(Rating.user_id == user_id, Rating.book_id == book_id))
+        rating.rating = stars
+        db.session.commit()
+    return rating
+
+
+def user_rating(user_id: int, book_id: int) -> int | None:
+    """The reader's stars for the book, if they rated it."""
+    return db.session.scalar(select(Rating.rating).where(Rating.user_id == user_id, Rating.book_id == book_id))
+
+
+def is_favourite(user_id: int, book_id: int) -> bool:
+    """True when the reader marked the book as a favourite."""
+    return (
+        db.session.scalar(select(Favourite.id).where(Favourite.user_id == user_id, Favourite.book_id == book_id))
+        is not None
+    )
+
+
+def toggle_favourite(user_id: int, book_id: int) -> bool:
+    """Add the book to the reader's favourites, or remove it; returns whether it is a favourite now."""
+    _existing_book(book_id)
+    removed = db.session.execute(
+        delete(Favourite).where(Favourite.user_id == user_id, Favourite.book_id == book_id)
+    ).rowcount
+    if removed:
+        db.session.commit()
+        return False
+    db.session.add(Favourite(user_id=user_id, book_id=book_id))
+    try:
+        db.session.commit()
+    except IntegrityError:  # added by a concurrent request
+        db.session.rollback()
+    return True
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ServiceError("A review needs some text.")
+    if len(body) > REVIEW_MAX_LENGTH:
+        raise ServiceError(f"A review can be at most {REVIEW_MAX_LENGTH} characters.")
+    return body
+
+
+def add_review(user_id: int, book_id: int, body: str) -> Review:
+    """Publish a review (stored as text; pages escape it)."""
+    body = _clean_body(body)
+    _existing_book(book_id)
+    review = Review(user_id=user_id, book_id=book_id, body=body)
+    db.session.add(review)
+    db.session.commit()
+    return review
+
+
+def own_review(user_id: int, review_id: int) -> Review:
+    """The review if this reader wrote it; NotFound for anyone else's (no hint that it exists)."""
+    review = db.session.get(Review, review_id)
+    if review is None or review.user_id != user_id:
+        raise NotFound("There is no such review of yours.")
+    return review
+
+
+def edit_review(user_id: int, review_id: int, body: str) -> Review:
+    """Change the text of the reader's own review."""
+    body = _clean_body(body)
+    review = own_review(user_id, review_id)
+    review.body = body
+    review.updated_at = utcnow()
+    db.session.commit()
+    return review
+
+
+def delete_review(user_id: int, review_id: int) -> int:
+    """Delete the reader's own review; returns the book id."""
+    review = own_review(user_id, review_id)
+    book_id = review.book_id
+    db.session.delete(review)
+    db.session.commit()
+    return book_id
