@@ -84,7 +84,7 @@ def load_ml100k() -> tuple[object, bool]:
 
 
 def load_goodreads() -> tuple[object, bool]:
-    frame = pd.read_csv(os.path.join(DATA, "goodbooks", "ratings.csv"))
+    frame = pd.read_csv(os.path.join(DATA, "goodbooks", "ratings.csv")).rename(columns={"book_id": "item_id"})
     return build_interactions(frame.assign(kind="rating", timestamp=0.0)), False
 
 

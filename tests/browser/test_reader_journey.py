@@ -1,0 +1,79 @@
+"""A reader's journeys through the site in a real browser."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import create_user, make_book
+
+pytestmark = pytest.mark.browser
+
+
+def test_register_search_rate_favourite_and_see_it_in_the_personal_centre(live_server, page, app):
+    make_book("Dune", "Frank Herbert")
+    make_book("Emma", "Jane Austen", category="Classics")
+
+    page.goto(f"{live_server}/auth/register")
+    page.get_by_label("Username").fill("paul")
+    page.get_by_label("Email").fill("paul@arrakis.example")
+    page.get_by_label("Password", exact=True).fill("muad-dib-1965")
+    page.get_by_label("Repeat password").fill("muad-dib-1965")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Welcome, paul!")).to_be_visible()
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("link", name="Log in").click()
+    page.get_by_label("Username").fill("paul")
+    page.get_by_label("Password").fill("muad-dib-1965")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Welcome back, paul.")).to_be_visible()
+
+    page.goto(f"{live_server}/books")
+    page.get_by_label("Title, author or ISBN").fill("  frank HERBERT ")
+    page.get_by_role("button", name="Show").click()
+    page.get_by_role("link", name="Dune", exact=True).click()
+    expect(page.locator("h1.book-title")).to_have_text("Dune")
+
+    page.get_by_label("Your rating (1-5 stars)").select_option("4")
+    page.get_by_role("button", name="Rate").click()
+    expect(page.get_by_text("You rated this book 4★.")).to_be_visible()
+    page.get_by_role("button", name="☆ Add to favourites").click()
+    expect(page.get_by_text("Added to your favourites.")).to_be_visible()
+
+    page.get_by_role("link", name="My account").click()
+    page.get_by_role("tab", name="Ratings").click()
+    expect(page.locator(".my-ratings")).to_contain_text("Dune · 4★")
+    page.get_by_role("tab", name="Favourites").click()
+    expect(page.locator(".my-favourites")).to_contain_text("Dune")
+    assert page.js_errors == []
+
+
+def test_anonymous_reader_is_sent_to_log_in_and_back_to_the_book(live_server, page, app):
+    book = make_book("Dune", "Frank Herbert")
+    create_user("alice")
+    page.goto(f"{live_server}/books/{book.id}")
+    page.get_by_role("link", name="Log in to rate, review, borrow or buy").click()
+    expect(page).to_have_url(re.compile(r"/auth/login\?next="))
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("correct-horse-1")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server}/books/{book.id}")
+    expect(page.get_by_role("button", name="Rate")).to_be_visible()
+
+
+def test_covers_fall_back_to_the_placeholder_offline(live_server, page, app):
+    make_book("Dune", "Frank Herbert", cover_url="http://127.0.0.1:9/no-such-cover.jpg")
+    page.goto(f"{live_server}/books")
+    cover = page.get_by_alt_text("Cover of Dune")
+    expect(cover).to_have_attribute("src", re.compile(r"cover-placeholder\.svg$"))
+
+
+def test_phone_width_shows_the_menu_button(live_server, browser, app):
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live_server}/")
+    expect(page.get_by_role("button", name="Toggle navigation")).to_be_visible()
+    page.get_by_role("button", name="Toggle navigation").click()
+    expect(page.get_by_role("link", name="Books")).to_be_visible()
+    context.close()
