@@ -44,6 +44,8 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
 
     from webapp import models  # noqa: F401  (registers every table with the metadata)
     from webapp.blueprints.auth import bp as auth_bp
+    from webapp.blueprints.borrowing import bp as borrowing_bp
+    from webapp.blueprints.cart import bp as cart_bp
     from webapp.blueprints.catalogue import bp as catalogue_bp
     from webapp.blueprints.main import bp as main_bp
     from webapp.blueprints.profile import bp as profile_bp
@@ -52,6 +54,8 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(profile_bp, url_prefix="/profile")
+    app.register_blueprint(borrowing_bp)
+    app.register_blueprint(cart_bp)
 
     from webapp.errors import register_error_handlers
 

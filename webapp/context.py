@@ -34,6 +34,15 @@ def account_links() -> list[tuple[str, str]]:
     return _available(links)
 
 
+def cart_count() -> int:
+    """Copies in the logged-in reader's cart, for the navigation badge."""
+    if not current_user.is_authenticated:
+        return 0
+    from webapp.services.shop import cart_count as count
+
+    return count(current_user.id)
+
+
 def logout_form():
     """The CSRF-protected form behind the log-out button."""
     from webapp.blueprints.auth.forms import LogoutForm
@@ -43,4 +52,6 @@ def logout_form():
 
 def register_template_globals(app: Flask) -> None:
     """Make the navigation helpers available in every template."""
-    app.jinja_env.globals.update(nav_links=nav_links, account_links=account_links, logout_form=logout_form)
+    app.jinja_env.globals.update(
+        nav_links=nav_links, account_links=account_links, logout_form=logout_form, cart_count=cart_count
+    )

@@ -34,7 +34,7 @@ def test_profile_shows_own_records_and_highlights_overdue(reader_client, reader)
     )
     db.session.commit()
     page = reader_client.get("/profile/").get_data(as_text=True)
-    assert "(overdue)" in page and "list-group-item-danger" in page
+    assert "(overdue 10 days, fine $2.50)" in page and "list-group-item-danger" in page
     assert "Dune</a> · 5★" in page
     assert "Emma</a> · 1★" not in page
 

@@ -3,9 +3,10 @@
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from webapp.blueprints.borrowing.forms import ButtonForm
 from webapp.blueprints.profile import bp
 from webapp.blueprints.profile.forms import EmailForm, PasswordForm
-from webapp.services import accounts
+from webapp.services import accounts, circulation
 from webapp.services import profile as profile_service
 from webapp.services import recommendations as recs_service
 from webapp.services.errors import ServiceError
@@ -17,6 +18,9 @@ def _render(email_form=None, password_form=None, status=200):
         "profile/index.html",
         centre=centre,
         is_overdue=profile_service.is_overdue,
+        queue_places=[circulation.queue_place(hold) for hold in centre.holds],
+        overdue={item.loan.id: item for item in circulation.overdue_loans(current_user.id)},
+        button_form=ButtonForm(),
         recommendations=recs_service.recommendations_for(current_user.id, limit=12),
         email_form=email_form or EmailForm(current_user.id, obj=current_user),
         password_form=password_form or PasswordForm(),

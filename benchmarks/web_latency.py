@@ -1,0 +1,142 @@
+"""Requests per second and p50/p95/p99 latency of the main pages under gunicorn.
+
+Starts the site under gunicorn on the demo database (DATABASE_URL, by default the
+instance SQLite file that `make run` builds), warms it up, then for each page fires
+requests from 1 and from 20 concurrent clients on loopback, next to the trivial
+/healthz route measured in the same run. Targets (2-core machine, SQLite): p95 under
+100 ms for every page at 20 clients, and each page at least a third of /healthz's
+throughput.
+
+    python benchmarks/web_latency.py [--requests 400] [--workers 2] [--threads 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(port: int, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("gunicorn did not come up")
+
+
+def fire(port: int, path: str, requests: int, clients: int) -> tuple[float, list[float], int]:
+    """Send ``requests`` GETs from ``clients`` threads; returns (seconds, latencies, errors)."""
+    per_client = max(1, requests // clients)
+
+    def client(_):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        latencies, errors = [], 0
+        for _ in range(per_client):
+            started = time.perf_counter()
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            latencies.append(time.perf_counter() - started)
+            errors += response.status != 200
+        connection.close()
+        return latencies, errors
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(client, range(clients)))
+    elapsed = time.perf_counter() - started
+    return elapsed, [lat for lats, _ in results for lat in lats], sum(errors for _, errors in results)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    port = free_port()
+    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "benchmark-secret-key-0123456789")}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        wait_until_up(port)
+        pages = {
+            "trivial /healthz": "/healthz",
+            "home": "/",
+            "category": "/categories/fantasy",
+            "search": "/books?q=harry+potter",
+            "book page": "/books/1",
+        }
+        for path in pages.values():
+            fire(port, path, 40, 4)  # warm up every worker
+        rows = []
+        for clients in (1, 20):
+            for name, path in pages.items():
+                seconds, latencies, errors = fire(port, path, args.requests, clients)
+                rows.append(
+                    (
+                        name,
+                        clients,
+                        len(latencies) / seconds,
+                        percentile(latencies, 50) * 1000,
+                        percentile(latencies, 95) * 1000,
+                        percentile(latencies, 99) * 1000,
+                        errors,
+                    )
+                )
+        print("\n| page | clients | req/s | p50 ms | p95 ms | p99 ms | errors | vs /healthz |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name, clients, rps, p50, p95, p99, errors in rows:
+            trivial = next(r[2] for r in rows if r[0] == "trivial /healthz" and r[1] == clients)
+            print(
+                f"| {name} | {clients} | {rps:.0f} | {p50:.1f} | {p95:.1f} | {p99:.1f} | {errors} | "
+                f"{rps / trivial:.2f} |"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

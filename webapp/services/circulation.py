@@ -1,0 +1,251 @@
+"""Lending rules: borrow, renew, return, the hold queue, overdue loans and fines.
+
+Every change runs in one transaction that starts by locking the reader's row
+(``UPDATE users SET id = id``), so one reader's requests are serialized on every
+backend, and copies change with conditional UPDATEs (``... WHERE copies_available > 0``),
+so two readers can never take the last copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from webapp.extensions import db
+from webapp.models import Book, Hold, Loan
+from webapp.models.base import utcnow
+from webapp.models.circulation import HOLD_CANCELLED, HOLD_EXPIRED, HOLD_FULFILLED, HOLD_READY, HOLD_WAITING
+from webapp.services.errors import NotFound, ServiceError
+from webapp.services.locking import fail, lock_reader
+
+ACTIVE_HOLD = (HOLD_WAITING, HOLD_READY)
+
+
+def _setting(name: str) -> int | float:
+    return current_app.config[name]
+
+
+def _book(book_id: int) -> Book:
+    book = db.session.get(Book, book_id, populate_existing=True)
+    if book is None:
+        fail(NotFound("There is no such book."))
+    return book
+
+
+def _pass_copy_on(book_id: int, now: datetime) -> Hold | None:
+    """A copy came back: set it aside for the first waiting reader, or make it available."""
+    hold = db.session.scalar(
+        select(Hold)
+        .where(Hold.book_id == book_id, Hold.status == HOLD_WAITING)
+        .order_by(Hold.created_at, Hold.id)
+        .limit(1)
+    )
+    if hold is not None:
+        hold.status = HOLD_READY
+        hold.ready_until = now + timedelta(days=_setting("HOLD_COLLECT_DAYS"))
+        return hold
+    db.session.execute(
+        update(Book)
+        .where(Book.id == book_id, Book.copies_available < Book.copies_total)
+        .values(copies_available=Book.copies_available + 1)
+    )
+    return None
+
+
+def expire_uncollected_holds(book_id: int | None = None, now: datetime | None = None) -> int:
+    """Holds whose copy was not collected in time expire; their copies pass on. Returns how many."""
+    now = now or utcnow()
+    stmt = select(Hold).where(Hold.status == HOLD_READY, Hold.ready_until < now)
+    if book_id is not None:
+        stmt = stmt.where(Hold.book_id == book_id)
+    expired = list(db.session.scalars(stmt.order_by(Hold.ready_until)))
+    for hold in expired:
+        hold.status = HOLD_EXPIRED
+        _pass_copy_on(hold.book_id, now)
+    if expired:
+        db.session.commit()
+    return len(expired)
+
+
+def borrow(user_id: int, book_id: int, now: datetime | None = None) -> Loan:
+    """Lend a copy to the reader, or raise ServiceError saying why not (nothing changes)."""
+    now = now or utcnow()
+    expire_uncollected_holds(book_id, now)
+    lock_reader(user_id)
+    book = _book(book_id)
+    open_loans = list(db.session.scalars(select(Loan).where(Loan.user_id == user_id, Loan.returned_at.is_(None))))
+    if any(loan.book_id == book_id for loan in open_loans):
+        fail(ServiceError("You already have this book on loan."))
+    if any(loan.due_at < now for loan in open_loans):
+        fail(ServiceError("You have an overdue loan: return it before borrowing again."))
+    if len(open_loans) >= _setting("MAX_ACTIVE_LOANS"):
+        fail(ServiceError(f"You can have at most {_setting('MAX_ACTIVE_LOANS')} books on loan at once."))
+    ready = db.session.scalar(
+        select(Hold).where(Hold.user_id == user_id, Hold.book_id == book_id, Hold.status == HOLD_READY)
+    )
+    if ready is not None:
+        ready.status = HOLD_FULFILLED  # the copy was set aside for this reader
+    else:
+        taken = db.session.execute(
+            update(Book)
+            .where(Book.id == book_id, Book.copies_available > 0)
+            .values(copies_available=Book.copies_available - 1)
+        ).rowcount
+        if not taken:
+            fail(ServiceError(f"No copy of “{book.title}” is free right now. You can join the hold queue."))
+        waiting = db.session.scalar(
+            select(Hold).where(Hold.user_id == user_id, Hold.book_id == book_id, Hold.status == HOLD_WAITING)
+        )
+        if waiting is not None:
+            waiting.status = HOLD_FULFILLED
+    loan = Loan(user_id=user_id, book_id=book_id, borrowed_at=now, due_at=now + timedelta(days=_setting("LOAN_DAYS")))
+    db.session.add(loan)
+    db.session.commit()
+    return loan
+
+
+def _own_loan(user_id: int, loan_id: int) -> Loan:
+    loan = db.session.get(Loan, loan_id, populate_existing=True)
+    if loan is None or loan.user_id != user_id:
+        fail(NotFound("There is no such loan of yours."))
+    return loan
+
+
+def return_loan(user_id: int, loan_id: int, now: datetime | None = None) -> Loan:
+    """Return a loan: the copy goes to the first reader waiting for it, or back on the shelf."""
+    now = now or utcnow()
+    lock_reader(user_id)
+    loan = _own_loan(user_id, loan_id)
+    returned = db.session.execute(
+        update(Loan).where(Loan.id == loan_id, Loan.returned_at.is_(None)).values(returned_at=now)
+    ).rowcount
+    if not returned:
+        fail(ServiceError("This loan was already returned."))
+    _pass_copy_on(loan.book_id, now)
+    db.session.commit()
+    db.session.refresh(loan)
+    return loan
+
+
+def renew(user_id: int, loan_id: int, now: datetime | None = None) -> Loan:
+    """Extend a loan by the loan period, at most MAX_RENEWALS times, not when overdue or wanted."""
+    now = now or utcnow()
+    lock_reader(user_id)
+    loan = _own_loan(user_id, loan_id)
+    if loan.returned_at is not None:
+        fail(ServiceError("This loan was already returned."))
+    if loan.due_at < now:
+        fail(ServiceError("An overdue loan cannot be renewed: please return it."))
+    if loan.renewals >= _setting("MAX_RENEWALS"):
+        fail(ServiceError(f"A loan can be renewed at most {_setting('MAX_RENEWALS')} times."))
+    wanted = db.session.scalar(
+        select(func.count()).where(Hold.book_id == loan.book_id, Hold.status.in_(ACTIVE_HOLD), Hold.user_id != user_id)
+    )
+    if wanted:
+        fail(ServiceError("Other readers are waiting for this book, so it cannot be renewed."))
+    changed = db.session.execute(  # only if nobody renewed or returned it since we read it
+        update(Loan)
+        .where(Loan.id == loan_id, Loan.returned_at.is_(None), Loan.renewals == loan.renewals)
+        .values(due_at=loan.due_at + timedelta(days=_setting("LOAN_DAYS")), renewals=loan.renewals + 1)
+    ).rowcount
+    if not changed:
+        fail(ServiceError("This loan changed meanwhile; reload the page."))
+    db.session.commit()
+    db.session.refresh(loan)
+    return loan
+
+
+def place_hold(user_id: int, book_id: int, now: datetime | None = None) -> Hold:
+    """Join the queue of a book that has no free copy."""
+    now = now or utcnow()
+    lock_reader(user_id)
+    book = _book(book_id)
+    if book.copies_total == 0:
+        fail(ServiceError("The library owns no copy of this book."))
+    if book.copies_available > 0:
+        fail(ServiceError("A copy is free: borrow it instead of joining the queue."))
+    if db.session.scalar(
+        select(func.count()).where(Loan.user_id == user_id, Loan.book_id == book_id, Loan.returned_at.is_(None))
+    ):
+        fail(ServiceError("You have this book on loan already."))
+    if db.session.scalar(
+        select(func.count()).where(Hold.user_id == user_id, Hold.book_id == book_id, Hold.status.in_(ACTIVE_HOLD))
+    ):
+        fail(ServiceError("You are already in the queue for this book."))
+    hold = Hold(user_id=user_id, book_id=book_id, created_at=now, status=HOLD_WAITING)
+    db.session.add(hold)
+    db.session.commit()
+    return hold
+
+
+def cancel_hold(user_id: int, hold_id: int, now: datetime | None = None) -> Hold:
+    """Leave the queue; a copy that was set aside passes to the next reader."""
+    now = now or utcnow()
+    lock_reader(user_id)
+    hold = db.session.get(Hold, hold_id, populate_existing=True)
+    if hold is None or hold.user_id != user_id:
+        fail(NotFound("There is no such hold of yours."))
+    if hold.status not in ACTIVE_HOLD:
+        fail(ServiceError("This hold is no longer active."))
+    was_ready = hold.status == HOLD_READY
+    hold.status = HOLD_CANCELLED
+    if was_ready:
+        _pass_copy_on(hold.book_id, now)
+    db.session.commit()
+    return hold
+
+
+@dataclass
+class QueuePlace:
+    """Where a reader stands in a book's queue and when a copy should reach them."""
+
+    hold: Hold
+    position: int
+    estimated: datetime | None
+
+
+def queue_place(hold: Hold) -> QueuePlace:
+    """Position (1 = next) and an estimate from the due dates of the loans ahead."""
+    if hold.status == HOLD_READY:
+        return QueuePlace(hold, 0, hold.ready_until)
+    ahead = db.session.scalar(
+        select(func.count()).where(
+            Hold.book_id == hold.book_id,
+            Hold.status == HOLD_WAITING,
+            (Hold.created_at < hold.created_at) | ((Hold.created_at == hold.created_at) & (Hold.id < hold.id)),
+        )
+    )
+    position = ahead + 1
+    due_dates = list(
+        db.session.scalars(
+            select(Loan.due_at).where(Loan.book_id == hold.book_id, Loan.returned_at.is_(None)).order_by(Loan.due_at)
+        )
+    )
+    estimated = due_dates[position - 1] if position <= len(due_dates) else None
+    return QueuePlace(hold, position, estimated)
+
+
+@dataclass
+class OverdueLoan:
+    """An open loan past its due date, with its fine."""
+
+    loan: Loan
+    days_overdue: int
+    fine: float
+
+
+def overdue_loans(user_id: int | None = None, now: datetime | None = None) -> list[OverdueLoan]:
+    """Open loans past due (one reader's, or everyone's for staff), most overdue first."""
+    now = now or utcnow()
+    stmt = select(Loan).where(Loan.returned_at.is_(None), Loan.due_at < now).order_by(Loan.due_at)
+    if user_id is not None:
+        stmt = stmt.where(Loan.user_id == user_id)
+    rate = float(_setting("FINE_PER_DAY"))
+    result = []
+    for loan in db.session.scalars(stmt):
+        days = max((now.date() - loan.due_at.date()).days, 1)  # calendar days; due earlier today counts 1
+        result.append(OverdueLoan(loan, days, round(days * rate, 2)))
+    return result
