@@ -132,3 +132,14 @@ def test_someone_elses_order_and_cart_line_are_404(client, reader):
     assert client.post("/cart/add/99999", data={"quantity": "1"}).status_code == 404
     with pytest.raises(NotFound):
         shop.own_order(db.session.scalar(select(func.max(OrderItem.id))) + 1000, order.id)
+
+
+def test_add_to_cart_from_a_list_comes_back_to_the_list(reader_client, reader):
+    book = make_book("Dune", stock=5)
+    page = reader_client.get("/books?sort=title").get_data(as_text=True)
+    assert 'aria-label="Add Dune to cart"' in page
+    response = reader_client.post(f"/cart/add/{book.id}", data={"quantity": "1", "next": "/books?sort=title"})
+    assert response.location == "/books?sort=title"
+    assert db.session.scalar(select(CartItem.quantity)) == 1
+    evil = reader_client.post(f"/cart/add/{book.id}", data={"quantity": "1", "next": "https://evil.example/"})
+    assert evil.location == f"/books/{book.id}"
