@@ -105,7 +105,7 @@ def main() -> None:
             "trivial /healthz": "/healthz",
             "home": "/",
             "category": "/categories/fantasy",
-            "search": "/books?q=harry+potter",
+            "search": "/books?q=jane+austen",
             "book page": "/books/1",
         }
         for path in pages.values():
