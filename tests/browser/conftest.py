@@ -57,3 +57,10 @@ def page(browser):
     page.js_errors = errors
     yield page
     context.close()
+
+
+def fill_login(page, username: str = "alice", password: str = "correct-horse-1") -> None:
+    """Fill in and send the login form the page is showing."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()

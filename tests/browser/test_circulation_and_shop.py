@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import fill_login
 from tests.conftest import create_user, make_book
 
 pytestmark = pytest.mark.browser
@@ -12,9 +13,7 @@ pytestmark = pytest.mark.browser
 
 def _log_in(page, live_server, username="alice", password="correct-horse-1"):
     page.goto(f"{live_server}/auth/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    fill_login(page, username, password)
     expect(page.get_by_text(f"Welcome back, {username}.")).to_be_visible()
 
 
@@ -24,9 +23,7 @@ def test_anonymous_borrow_sends_to_login_and_back_to_the_book(live_server, page,
     page.goto(f"{live_server}/books/{book.id}")
     page.get_by_role("button", name="Borrow").click()
     expect(page).to_have_url(re.compile(r"/auth/login\?next="))
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("correct-horse-1")
-    page.get_by_role("button", name="Log in").click()
+    fill_login(page, "alice", "correct-horse-1")
     expect(page).to_have_url(f"{live_server}/books/{book.id}")
     page.get_by_role("button", name="Borrow").click()
     expect(page.get_by_text("Enjoy your book!")).to_be_visible()

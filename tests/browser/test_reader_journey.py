@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import fill_login
 from tests.conftest import create_user, make_book
 
 pytestmark = pytest.mark.browser
@@ -24,9 +25,7 @@ def test_register_search_rate_favourite_and_see_it_in_the_personal_centre(live_s
 
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("link", name="Log in").click()
-    page.get_by_label("Username").fill("paul")
-    page.get_by_label("Password").fill("muad-dib-1965")
-    page.get_by_role("button", name="Log in").click()
+    fill_login(page, "paul", "muad-dib-1965")
     expect(page.get_by_text("Welcome back, paul.")).to_be_visible()
 
     page.goto(f"{live_server}/books")
@@ -55,9 +54,7 @@ def test_anonymous_reader_is_sent_to_log_in_and_back_to_the_book(live_server, pa
     page.goto(f"{live_server}/books/{book.id}")
     page.get_by_role("link", name="Log in to rate, review, borrow or buy").click()
     expect(page).to_have_url(re.compile(r"/auth/login\?next="))
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("correct-horse-1")
-    page.get_by_role("button", name="Log in").click()
+    fill_login(page, "alice", "correct-horse-1")
     expect(page).to_have_url(f"{live_server}/books/{book.id}")
     expect(page.get_by_role("button", name="Rate")).to_be_visible()
 

@@ -10,6 +10,7 @@ from webapp.models import Book, Favourite, Rating, Review
 from webapp.models.activity import REVIEW_MAX_LENGTH
 from webapp.models.base import utcnow
 from webapp.services.errors import NotFound, ServiceError
+from webapp.services.locking import own_record
 
 
 def _existing_book(book_id: int) -> Book:
@@ -92,10 +93,7 @@ def add_review(user_id: int, book_id: int, body: str) -> Review:
 
 def own_review(user_id: int, review_id: int) -> Review:
     """The review if this reader wrote it; NotFound for anyone else's (no hint that it exists)."""
-    review = db.session.get(Review, review_id)
-    if review is None or review.user_id != user_id:
-        raise NotFound("There is no such review of yours.")
-    return review
+    return own_record(Review, review_id, user_id, "There is no such review of yours.")
 
 
 def edit_review(user_id: int, review_id: int, body: str) -> Review:

@@ -19,7 +19,7 @@ from webapp.models import Book, Hold, Loan
 from webapp.models.base import utcnow
 from webapp.models.circulation import HOLD_CANCELLED, HOLD_EXPIRED, HOLD_FULFILLED, HOLD_READY, HOLD_WAITING
 from webapp.services.errors import NotFound, ServiceError
-from webapp.services.locking import fail, lock_reader
+from webapp.services.locking import fail, lock_reader, own_record
 
 ACTIVE_HOLD = (HOLD_WAITING, HOLD_READY)
 
@@ -108,10 +108,7 @@ def borrow(user_id: int, book_id: int, now: datetime | None = None) -> Loan:
 
 
 def _own_loan(user_id: int, loan_id: int) -> Loan:
-    loan = db.session.get(Loan, loan_id, populate_existing=True)
-    if loan is None or loan.user_id != user_id:
-        fail(NotFound("There is no such loan of yours."))
-    return loan
+    return own_record(Loan, loan_id, user_id, "There is no such loan of yours.")
 
 
 def return_loan(user_id: int, loan_id: int, now: datetime | None = None) -> Loan:
@@ -185,9 +182,7 @@ def cancel_hold(user_id: int, hold_id: int, now: datetime | None = None) -> Hold
     """Leave the queue; a copy that was set aside passes to the next reader."""
     now = now or utcnow()
     lock_reader(user_id)
-    hold = db.session.get(Hold, hold_id, populate_existing=True)
-    if hold is None or hold.user_id != user_id:
-        fail(NotFound("There is no such hold of yours."))
+    hold = own_record(Hold, hold_id, user_id, "There is no such hold of yours.")
     if hold.status not in ACTIVE_HOLD:
         fail(ServiceError("This hold is no longer active."))
     was_ready = hold.status == HOLD_READY

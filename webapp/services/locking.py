@@ -29,3 +29,15 @@ def fail(error: ServiceError) -> NoReturn:
     """Roll the transaction back and raise ``error``: nothing the request did is kept."""
     db.session.rollback()
     raise error
+
+
+def own_record(model, record_id: int, user_id: int, message: str):
+    """The ``model`` row with this id if it belongs to the reader; NotFound otherwise.
+
+    Someone else's record gets the same answer as a missing one, so ids reveal nothing.
+    Any open transaction is rolled back before raising.
+    """
+    record = db.session.get(model, record_id, populate_existing=True)
+    if record is None or record.user_id != user_id:
+        fail(NotFound(message))
+    return record

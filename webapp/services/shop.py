@@ -21,7 +21,7 @@ from webapp.models import Book, CartItem, Order, OrderItem
 from webapp.models.base import utcnow
 from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID, ORDER_PENDING
 from webapp.services.errors import NotFound, ServiceError
-from webapp.services.locking import fail, lock_reader
+from webapp.services.locking import fail, lock_reader, own_record
 
 MAX_LINE_QUANTITY = 99
 
@@ -63,10 +63,7 @@ def add_to_cart(user_id: int, book_id: int, quantity: int = 1) -> CartItem:
 
 
 def _own_item(user_id: int, item_id: int) -> CartItem:
-    item = db.session.get(CartItem, item_id, populate_existing=True)
-    if item is None or item.user_id != user_id:
-        fail(NotFound("There is no such line in your cart."))
-    return item
+    return own_record(CartItem, item_id, user_id, "There is no such line in your cart.")
 
 
 def set_quantity(user_id: int, item_id: int, quantity: int) -> CartItem:
