@@ -28,12 +28,9 @@ db: install
 demo: db
 	$(FLASK) seed-demo
 
+## Train the recommender once (a few minutes on the demo); later runs keep the existing model.
 recs: demo
-	@if $(FLASK) --help 2>/dev/null | grep -q train-recs; then \
-		$(FLASK) train-recs --if-no-model; \
-	else \
-		echo "flask train-recs does not exist yet: skipping the recommender training."; \
-	fi
+	$(FLASK) train-recs --if-no-model
 
 ## Run the product: virtual environment, database, demo library, recommendations, web server.
 run: recs
