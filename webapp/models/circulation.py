@@ -18,6 +18,8 @@ HOLD_FULFILLED = "fulfilled"
 HOLD_CANCELLED = "cancelled"
 HOLD_EXPIRED = "expired"
 HOLD_STATUSES = (HOLD_WAITING, HOLD_READY, HOLD_FULFILLED, HOLD_CANCELLED, HOLD_EXPIRED)
+# A hold still in the queue: waiting for a copy, or with a copy set aside to collect.
+ACTIVE_HOLD_STATUSES = (HOLD_WAITING, HOLD_READY)
 
 
 class Loan(db.Model):

@@ -76,6 +76,14 @@ def _row_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return sp.diags(1.0 / norms).dot(matrix).tocsr()
 
 
+def item_cosine_similarity(matrix: sp.csr_matrix) -> np.ndarray:
+    """Dense (n_items, n_items) cosine similarity between the item columns, 0 on the diagonal."""
+    columns = _row_normalize(sp.csr_matrix(matrix).T.tocsr())
+    similarity = columns.dot(columns.T).toarray().astype(np.float32)
+    np.fill_diagonal(similarity, 0.0)
+    return similarity
+
+
 def _keep_top_k_per_row(similarity: np.ndarray, k: int) -> sp.csr_matrix:
     """Sparse matrix keeping the ``k`` largest positive entries of each dense row."""
     k = min(k, similarity.shape[1])
@@ -122,13 +130,11 @@ class ItemKNN(Recommender):
 
     def fit(self, matrix: sp.csr_matrix) -> ItemKNN:
         matrix = self._remember(matrix)
-        columns = _row_normalize(matrix.T.tocsr())
-        similarity = columns.dot(columns.T).toarray().astype(np.float32)
+        similarity = item_cosine_similarity(matrix)
         if self.shrink:
             counts = binarize(matrix.T.tocsr())
             support = counts.dot(counts.T).toarray()
             similarity *= support / (support + self.shrink)
-        np.fill_diagonal(similarity, 0.0)
         self.similarity = _keep_top_k_per_row(similarity, self.neighbours).T.tocsr()
         return self
 

@@ -32,6 +32,13 @@ def _tensorflow(seed: int):
     return tf
 
 
+def _embedding(layers, count: int, dim: int, name: str, initializer, regularizer):
+    """An embedding table of ``count`` rows of ``dim`` values, initialised and regularised alike in every model."""
+    return layers.Embedding(
+        count, dim, embeddings_initializer=initializer, embeddings_regularizer=regularizer, name=name
+    )
+
+
 class NeuMF(Recommender):
     """NeuMF: a GMF branch and an MLP branch over user and item embeddings, fused.
 
@@ -97,9 +104,7 @@ class NeuMF(Recommender):
         mlp_dim = self.mlp_layers[0] // 2
 
         def embedding(count: int, dim: int, name: str):
-            return layers.Embedding(
-                count, dim, embeddings_initializer=init, embeddings_regularizer=regularizer, name=name
-            )
+            return _embedding(layers, count, dim, name, init, regularizer)
 
         gmf = layers.Multiply(name="gmf")(
             [
@@ -291,9 +296,7 @@ class NCFRating:
         init = keras.initializers.RandomNormal(stddev=0.05, seed=self.seed)
 
         def embedding(count: int, dim: int, name: str):
-            return layers.Embedding(
-                count, dim, embeddings_initializer=init, embeddings_regularizer=regularizer, name=name
-            )
+            return _embedding(layers, count, dim, name, init, regularizer)
 
         user_vec = embedding(n_users, self.factors, "user_embedding")(user_in)
         item_vec = embedding(n_items, self.factors, "item_embedding")(item_in)

@@ -8,11 +8,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from webapp.recsys.data import Interactions, binarize
 from webapp.recsys.evaluation import evaluate_ranking, sampled_negatives, split_interactions, subsample_split
-from webapp.recsys.models import ItemKNN, MatrixFactorization, MostPopular, Recommender, UserKNN
+from webapp.recsys.models import (
+    ItemKNN,
+    MatrixFactorization,
+    MostPopular,
+    Recommender,
+    UserKNN,
+    item_cosine_similarity,
+)
 
 ALGORITHMS = ("neumf", "matrix_factorization", "item_knn", "user_knn", "most_popular")
 MIN_USERS, MIN_ITEMS, MIN_INTERACTIONS = 2, 2, 10
@@ -107,13 +113,7 @@ class ReasonWriter:
 
     def __init__(self, interactions: Interactions, events: pd.DataFrame, books: pd.DataFrame) -> None:
         self.history = binarize(interactions.matrix)
-        columns = self.history.T.tocsr()
-        norms = np.sqrt(np.asarray(columns.multiply(columns).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        normalized = sp.diags(1.0 / norms).dot(columns)
-        similarity = normalized.dot(normalized.T).toarray().astype(np.float32)
-        np.fill_diagonal(similarity, 0.0)
-        self.similarity = similarity
+        self.similarity = item_cosine_similarity(self.history)
         book_index = books.set_index("book_id")
         item_ids = interactions.item_ids
         self.titles = book_index["title"].reindex(item_ids).fillna("a book you liked").to_numpy()

@@ -15,7 +15,7 @@ from webapp.extensions import db
 from webapp.models import Book, BookView, Category, Favourite, Hold, Loan, Order, OrderItem, Rating, Review
 from webapp.models.base import utcnow
 from webapp.models.catalogue import normalize_text
-from webapp.models.circulation import HOLD_READY, HOLD_WAITING
+from webapp.models.circulation import ACTIVE_HOLD_STATUSES
 from webapp.models.shop import ORDER_CANCELLED
 from webapp.services.errors import NotFound
 
@@ -160,7 +160,7 @@ class Availability:
 def availability(book: Book) -> Availability:
     """How many copies are free, how many readers wait, and when the next copy is due back."""
     queue = db.session.scalar(
-        select(func.count()).where(Hold.book_id == book.id, Hold.status.in_([HOLD_WAITING, HOLD_READY]))
+        select(func.count()).where(Hold.book_id == book.id, Hold.status.in_(ACTIVE_HOLD_STATUSES))
     )
     next_due = db.session.scalar(
         select(func.min(Loan.due_at)).where(Loan.book_id == book.id, Loan.returned_at.is_(None))

@@ -17,11 +17,16 @@ from sqlalchemy import func, select, update
 from webapp.extensions import db
 from webapp.models import Book, Hold, Loan
 from webapp.models.base import utcnow
-from webapp.models.circulation import HOLD_CANCELLED, HOLD_EXPIRED, HOLD_FULFILLED, HOLD_READY, HOLD_WAITING
+from webapp.models.circulation import (
+    ACTIVE_HOLD_STATUSES,
+    HOLD_CANCELLED,
+    HOLD_EXPIRED,
+    HOLD_FULFILLED,
+    HOLD_READY,
+    HOLD_WAITING,
+)
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.locking import fail, lock_reader, own_record
-
-ACTIVE_HOLD = (HOLD_WAITING, HOLD_READY)
 
 
 def _setting(name: str) -> int | float:
@@ -139,7 +144,9 @@ def renew(user_id: int, loan_id: int, now: datetime | None = None) -> Loan:
     if loan.renewals >= _setting("MAX_RENEWALS"):
         fail(ServiceError(f"A loan can be renewed at most {_setting('MAX_RENEWALS')} times."))
     wanted = db.session.scalar(
-        select(func.count()).where(Hold.book_id == loan.book_id, Hold.status.in_(ACTIVE_HOLD), Hold.user_id != user_id)
+        select(func.count()).where(
+            Hold.book_id == loan.book_id, Hold.status.in_(ACTIVE_HOLD_STATUSES), Hold.user_id != user_id
+        )
     )
     if wanted:
         fail(ServiceError("Other readers are waiting for this book, so it cannot be renewed."))
@@ -169,7 +176,9 @@ def place_hold(user_id: int, book_id: int, now: datetime | None = None) -> Hold:
     ):
         fail(ServiceError("You have this book on loan already."))
     if db.session.scalar(
-        select(func.count()).where(Hold.user_id == user_id, Hold.book_id == book_id, Hold.status.in_(ACTIVE_HOLD))
+        select(func.count()).where(
+            Hold.user_id == user_id, Hold.book_id == book_id, Hold.status.in_(ACTIVE_HOLD_STATUSES)
+        )
     ):
         fail(ServiceError("You are already in the queue for this book."))
     hold = Hold(user_id=user_id, book_id=book_id, created_at=now, status=HOLD_WAITING)
@@ -183,7 +192,7 @@ def cancel_hold(user_id: int, hold_id: int, now: datetime | None = None) -> Hold
     now = now or utcnow()
     lock_reader(user_id)
     hold = own_record(Hold, hold_id, user_id, "There is no such hold of yours.")
-    if hold.status not in ACTIVE_HOLD:
+    if hold.status not in ACTIVE_HOLD_STATUSES:
         fail(ServiceError("This hold is no longer active."))
     was_ready = hold.status == HOLD_READY
     hold.status = HOLD_CANCELLED

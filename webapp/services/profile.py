@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from webapp.extensions import db
 from webapp.models import Favourite, Hold, Loan, Order, Rating, Review
 from webapp.models.base import utcnow
-from webapp.models.circulation import HOLD_READY, HOLD_WAITING
+from webapp.models.circulation import ACTIVE_HOLD_STATUSES
 
 
 @dataclass
@@ -36,7 +36,7 @@ def personal_centre(user_id: int, history_limit: int = 50) -> PersonalCentre:
     return PersonalCentre(
         current_loans=rows(Loan, Loan.returned_at.is_(None), order=Loan.due_at.asc(), limit=None),
         past_loans=rows(Loan, Loan.returned_at.is_not(None), order=Loan.returned_at.desc()),
-        holds=rows(Hold, Hold.status.in_([HOLD_WAITING, HOLD_READY]), order=Hold.created_at.asc(), limit=None),
+        holds=rows(Hold, Hold.status.in_(ACTIVE_HOLD_STATUSES), order=Hold.created_at.asc(), limit=None),
         orders=list(
             db.session.scalars(
                 select(Order)

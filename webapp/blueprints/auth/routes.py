@@ -1,27 +1,13 @@
 """Routes of the auth blueprint."""
 
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from webapp.blueprints.auth import bp
 from webapp.blueprints.auth.forms import LoginForm, LogoutForm, RegistrationForm
 from webapp.extensions import limiter
+from webapp.redirects import safe_next
 from webapp.services import accounts
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` when it is a path inside this site, else None (no open redirects)."""
-    if not target:
-        return None
-    target = target.strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    if any(ord(char) < 32 for char in target):
-        return None
-    return target
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -5,13 +5,12 @@ from flask_login import current_user, login_required
 
 from webapp.blueprints.cart import bp
 from webapp.blueprints.cart.forms import ButtonForm, CheckoutForm, QuantityForm
+from webapp.redirects import safe_next
 from webapp.services import shop
 from webapp.services.errors import NotFound, ServiceError
 
 
 def _back(default: str) -> str:
-    from webapp.blueprints.auth.routes import safe_next
-
     return safe_next(request.form.get("next")) or default
 
 
