@@ -43,10 +43,12 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
         _configure_sqlite(db.engine)
 
     from webapp import models  # noqa: F401  (registers every table with the metadata)
+    from webapp.blueprints.admin import init_admin
     from webapp.blueprints.auth import bp as auth_bp
     from webapp.blueprints.borrowing import bp as borrowing_bp
     from webapp.blueprints.cart import bp as cart_bp
     from webapp.blueprints.catalogue import bp as catalogue_bp
+    from webapp.blueprints.dashboard import bp as dashboard_bp
     from webapp.blueprints.main import bp as main_bp
     from webapp.blueprints.profile import bp as profile_bp
 
@@ -56,6 +58,8 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(profile_bp, url_prefix="/profile")
     app.register_blueprint(borrowing_bp)
     app.register_blueprint(cart_bp)
+    app.register_blueprint(dashboard_bp)
+    init_admin(app)
 
     from webapp.errors import register_error_handlers
 

@@ -47,6 +47,11 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
+    # Back office: Flask-Admin's own settings.
+    FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = False
+    # Uploads (the CSV book import) larger than this are refused before they are read.
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024
+
     # Circulation rules (used by the services; configurable per deployment).
     LOAN_DAYS = _int_env("LOAN_DAYS", 30)
     MAX_ACTIVE_LOANS = _int_env("MAX_ACTIVE_LOANS", 5)

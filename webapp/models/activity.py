@@ -23,6 +23,8 @@ class Rating(db.Model):
         UniqueConstraint("user_id", "book_id"),
         CheckConstraint("rating BETWEEN 1 AND 5", name="rating_1_to_5"),
         Index("ix_ratings_book_id_rating", "book_id", "rating"),
+        # Covers the statistics screen's rating distribution over a date range.
+        Index("ix_ratings_created_at_rating", "created_at", "rating"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from webapp.extensions import db
 from webapp.models.base import utcnow
 from webapp.models.catalogue import Book
+from webapp.models.users import User
 
 RUN_RUNNING = "running"
 RUN_SUCCEEDED = "succeeded"
@@ -70,4 +71,5 @@ class Recommendation(db.Model):
     reason: Mapped[str] = mapped_column(String(255))
 
     model_run: Mapped[ModelRun] = relationship()
+    user: Mapped[User] = relationship()
     book: Mapped[Book] = relationship()

@@ -75,6 +75,32 @@ def expire_uncollected_holds(book_id: int | None = None, now: datetime | None = 
     return len(expired)
 
 
+def change_copies(book_id: int, delta: int, now: datetime | None = None) -> None:
+    """Staff add (``delta`` > 0) or withdraw (``delta`` < 0) copies for loan, in the caller's transaction.
+
+    A new copy goes to the first reader waiting for the book, as a returned one would;
+    only copies on the shelf can be withdrawn. Raises ServiceError and changes nothing
+    (the caller rolls back) when there are not enough copies on the shelf.
+    """
+    now = now or utcnow()
+    if delta > 0:
+        db.session.execute(update(Book).where(Book.id == book_id).values(copies_total=Book.copies_total + delta))
+        for _ in range(delta):
+            _pass_copy_on(book_id, now)
+    elif delta < 0:
+        withdrawn = db.session.execute(
+            update(Book)
+            .where(Book.id == book_id, Book.copies_available >= -delta)
+            .values(copies_total=Book.copies_total + delta, copies_available=Book.copies_available + delta)
+        ).rowcount
+        if not withdrawn:
+            on_shelf = db.session.scalar(select(Book.copies_available).where(Book.id == book_id))
+            raise ServiceError(
+                f"Only {on_shelf} copies are on the shelf, so at most {on_shelf} can be withdrawn; "
+                "the others are on loan or set aside for a hold."
+            )
+
+
 def borrow(user_id: int, book_id: int, now: datetime | None = None) -> Loan:
     """Lend a copy to the reader, or raise ServiceError saying why not (nothing changes)."""
     now = now or utcnow()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from webapp.extensions import db
 from webapp.models import Book, CartItem, Order, OrderItem
 from webapp.models.base import utcnow
-from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID, ORDER_PENDING
+from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID, ORDER_PENDING, ORDER_SHIPPED
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.locking import fail, lock_reader, own_record
 
@@ -60,6 +60,20 @@ def add_to_cart(user_id: int, book_id: int, quantity: int = 1) -> CartItem:
         item.quantity = wanted
     db.session.commit()
     return item
+
+
+def change_stock(book_id: int, delta: int) -> None:
+    """Staff add to or take from the stock for sale, in the caller's transaction.
+
+    Relative, so copies sold meanwhile are not written back; raises ServiceError (the
+    caller rolls back) when the stock would go below zero.
+    """
+    changed = db.session.execute(
+        update(Book).where(Book.id == book_id, Book.stock + delta >= 0).values(stock=Book.stock + delta)
+    ).rowcount
+    if not changed:
+        left = db.session.scalar(select(Book.stock).where(Book.id == book_id))
+        raise ServiceError(f"Stock cannot go below zero: {left} copies are left to sell.")
 
 
 def _own_item(user_id: int, item_id: int) -> CartItem:
@@ -216,6 +230,22 @@ def cancel_order(user_id: int | None, order_id: int) -> Order:
         fail(ServiceError("This order has shipped or is already cancelled, so it cannot be cancelled."))
     for item in order.items:
         db.session.execute(update(Book).where(Book.id == item.book_id).values(stock=Book.stock + item.quantity))
+    db.session.commit()
+    db.session.refresh(order)
+    return order
+
+
+def ship_order(order_id: int) -> Order:
+    """Staff: mark a paid order as shipped (a pending or cancelled one cannot ship)."""
+    db.session.commit()  # see what other requests committed before deciding
+    order = db.session.get(Order, order_id, populate_existing=True)
+    if order is None:
+        fail(NotFound("There is no such order."))
+    shipped = db.session.execute(
+        update(Order).where(Order.id == order_id, Order.status == ORDER_PAID).values(status=ORDER_SHIPPED)
+    ).rowcount
+    if not shipped:
+        fail(ServiceError(f"Order #{order_id} is {order.status}: only a paid order can be shipped."))
     db.session.commit()
     db.session.refresh(order)
     return order

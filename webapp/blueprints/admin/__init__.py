@@ -1,0 +1,47 @@
+"""The back office: Flask-Admin at /admin, for staff only."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.menu import MenuLink
+from flask_admin.theme import Bootstrap4Theme
+
+
+def init_admin(app: Flask) -> Admin:
+    """Build the back office for ``app``.
+
+    Flask-Admin views keep a reference to the blueprint of the one app they were
+    registered with, so each app gets its own ``Admin`` and views (the tests build
+    several apps in one process).
+    """
+    from webapp.blueprints.admin import views
+    from webapp.extensions import db
+    from webapp.models import Book, Category, Hold, Loan, ModelRun, Order, Rating, Recommendation, Review, User
+
+    admin = Admin(
+        name="Athenaeum staff",
+        theme=Bootstrap4Theme(fluid=True),
+        index_view=views.StaffHomeView(name="Home", url="/admin"),
+    )
+    session = db.session
+    admin.add_views(
+        views.BookAdmin(Book, session, name="Books", category="Catalogue", endpoint="book"),
+        views.BookImportView(name="Import books (CSV)", category="Catalogue", endpoint="book_import"),
+        views.CategoryAdmin(Category, session, name="Categories", category="Catalogue", endpoint="category"),
+        views.ReaderAdmin(User, session, name="Readers", endpoint="reader"),
+        views.LoanAdmin(Loan, session, name="Loans", category="Library", endpoint="loan"),
+        views.OverdueLoanAdmin(Loan, session, name="Overdue loans", category="Library", endpoint="overdue"),
+        views.HoldAdmin(Hold, session, name="Holds", category="Library", endpoint="hold"),
+        views.OrderAdmin(Order, session, name="Orders", category="Shop", endpoint="order"),
+        views.ReviewAdmin(Review, session, name="Reviews", category="Readers' activity", endpoint="review"),
+        views.RatingAdmin(Rating, session, name="Ratings", category="Readers' activity", endpoint="rating"),
+        views.ModelRunAdmin(ModelRun, session, name="Model runs", category="Recommender", endpoint="model_run"),
+        views.RecommendationAdmin(
+            Recommendation, session, name="Cached recommendations", category="Recommender", endpoint="recommendation"
+        ),
+    )
+    admin.add_link(MenuLink(name="Statistics", endpoint="dashboard.index"))
+    admin.add_link(MenuLink(name="Back to the site", endpoint="main.index"))
+    admin.init_app(app)
+    return admin

@@ -1,0 +1,349 @@
+"""Figures for the statistics screen and the back-office home page.
+
+Every figure is aggregated by the database (COUNT/SUM ... GROUP BY); Python only
+fills the days or weeks without events with zeros and shapes the JSON. Time series
+and rankings cover a date range, by default the last 90 days up to today (UTC);
+snapshots (inventory, overdue loans, counters) describe the library now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import case, distinct, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from webapp.extensions import db
+from webapp.models import Book, Category, Hold, Loan, ModelRun, Order, OrderItem, Rating, Recommendation, User
+from webapp.models.base import utcnow
+from webapp.models.circulation import HOLD_READY
+from webapp.models.recs import RUN_SUCCEEDED
+from webapp.models.shop import ORDER_CANCELLED
+from webapp.models.users import ROLE_READER
+from webapp.services.errors import ServiceError
+
+DEFAULT_DAYS = 90
+MAX_DAYS = 3 * 366
+TOP_BOOKS = 10
+# Buckets of days overdue: (label, first day, last day or None for "and more").
+OVERDUE_BUCKETS = (("1-7 days", 1, 7), ("8-14 days", 8, 14), ("15-30 days", 15, 30), ("31-60 days", 31, 60))
+OVERDUE_LAST_BUCKET = "over 60 days"
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Whole days from ``first`` to ``last``, both included."""
+
+    first: date
+    last: date
+
+    @property
+    def starts_at(self) -> datetime:
+        return datetime.combine(self.first, time.min)
+
+    @property
+    def ends_before(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time.min)
+
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=offset) for offset in range((self.last - self.first).days + 1)]
+
+    def weeks(self) -> list[date]:
+        """Mondays of the weeks the range touches."""
+        monday = self.first - timedelta(days=self.first.weekday())
+        return [monday + timedelta(weeks=n) for n in range((self.last - monday).days // 7 + 1)]
+
+    def covers(self, column: ColumnElement) -> ColumnElement[bool]:
+        return (column >= self.starts_at) & (column < self.ends_before)
+
+    def as_json(self) -> dict[str, str]:
+        return {"from": self.first.isoformat(), "to": self.last.isoformat()}
+
+
+def _parse_day(raw: str, name: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ServiceError(f"'{name}' must be a date written YYYY-MM-DD, got {raw[:40]!r}.") from None
+
+
+def parse_date_range(raw_from: str | None, raw_to: str | None, today: date | None = None) -> DateRange:
+    """The range asked for in ``?from=YYYY-MM-DD&to=YYYY-MM-DD``, or ServiceError saying what is wrong.
+
+    Missing ends default to the last DEFAULT_DAYS days up to today; the range may not
+    be reversed nor longer than MAX_DAYS.
+    """
+    today = today or utcnow().date()
+    last = _parse_day(raw_to, "to") if raw_to else today
+    first = _parse_day(raw_from, "from") if raw_from else last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise ServiceError(f"The range is reversed: 'from' ({first}) is after 'to' ({last}).")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ServiceError(f"The range is too long: at most {MAX_DAYS} days.")
+    return DateRange(first, last)
+
+
+def _is_sqlite() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def _day_of(column: ColumnElement) -> ColumnElement:
+    return func.date(column)
+
+
+def _week_of(column: ColumnElement) -> ColumnElement:
+    """The Monday of the week of a timestamp, computed by the database."""
+    if _is_sqlite():
+        return func.date(column, "weekday 0", "-6 days")
+    return func.subdate(func.date(column), func.weekday(column))
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _series(rows, keys: list[date]) -> list[float]:
+    """Values of (day, value) rows laid out on ``keys``, zero where there is no row."""
+    found = {_as_date(key): value for key, value in rows}
+    return [_number(found.get(key, 0)) for key in keys]
+
+
+def _number(value: Any) -> float | int:
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    as_float = float(value)
+    return int(as_float) if as_float.is_integer() else round(as_float, 2)
+
+
+def _counted_by_day(column: ColumnElement, period: DateRange, *conditions) -> list[float]:
+    day = _day_of(column)
+    rows = db.session.execute(select(day, func.count()).where(period.covers(column), *conditions).group_by(day)).all()
+    return _series(rows, period.days())
+
+
+def headline(now: datetime | None = None) -> dict[str, int | float]:
+    """The counters across the top of the statistics screen and on the back-office home."""
+    now = now or utcnow()
+    week_start = datetime.combine(now.date() - timedelta(days=now.weekday()), time.min)
+    open_loans = Loan.returned_at.is_(None)
+    loans = db.session.execute(select(func.count(), func.count(case((Loan.due_at < now, 1)))).where(open_loans)).one()
+    orders = db.session.execute(
+        select(func.count(), func.sum(Order.total)).where(
+            Order.created_at >= week_start, Order.status != ORDER_CANCELLED
+        )
+    ).one()
+    return {
+        "readers": db.session.scalar(select(func.count()).select_from(User).where(User.role == ROLE_READER)),
+        "books": db.session.scalar(select(func.count()).select_from(Book)),
+        "loans_out": loans[0],
+        "overdue": loans[1],
+        "orders_this_week": orders[0],
+        "revenue_this_week": _number(orders[1]),
+    }
+
+
+def loans_and_returns(period: DateRange) -> dict[str, Any]:
+    """Loans and returns per day."""
+    return {
+        "days": [day.isoformat() for day in period.days()],
+        "loans": _counted_by_day(Loan.borrowed_at, period),
+        "returns": _counted_by_day(Loan.returned_at, period),
+    }
+
+
+def sales(period: DateRange) -> dict[str, Any]:
+    """Orders and revenue per day (cancelled orders left out)."""
+    day = _day_of(Order.created_at)
+    rows = db.session.execute(
+        select(day, func.count(), func.sum(Order.total))
+        .where(period.covers(Order.created_at), Order.status != ORDER_CANCELLED)
+        .group_by(day)
+    ).all()
+    days = period.days()
+    return {
+        "days": [d.isoformat() for d in days],
+        "orders": _series([(row[0], row[1]) for row in rows], days),
+        "revenue": _series([(row[0], row[2]) for row in rows], days),
+    }
+
+
+def new_readers(period: DateRange) -> dict[str, Any]:
+    """Reader accounts created per week (weeks start on Monday)."""
+    week = _week_of(User.created_at)
+    rows = db.session.execute(
+        select(week, func.count()).where(period.covers(User.created_at), User.role == ROLE_READER).group_by(week)
+    ).all()
+    weeks = period.weeks()
+    return {"weeks": [w.isoformat() for w in weeks], "readers": _series(rows, weeks)}
+
+
+def top_books_by_loans(period: DateRange, limit: int = TOP_BOOKS) -> dict[str, Any]:
+    """The most borrowed books."""
+    loans = func.count(Loan.id).label("loans")
+    rows = db.session.execute(
+        select(Book.id, Book.title, loans)
+        .join(Loan, Loan.book_id == Book.id)
+        .where(period.covers(Loan.borrowed_at))
+        .group_by(Book.id, Book.title)
+        .order_by(loans.desc(), Book.title)
+        .limit(limit)
+    ).all()
+    return {"books": [{"id": row.id, "title": row.title, "loans": row.loans} for row in rows]}
+
+
+def top_books_by_sales(period: DateRange, limit: int = TOP_BOOKS) -> dict[str, Any]:
+    """The best-selling books by copies sold, with their revenue."""
+    copies = func.sum(OrderItem.quantity).label("copies")
+    revenue = func.sum(OrderItem.quantity * OrderItem.unit_price).label("revenue")
+    rows = db.session.execute(
+        select(Book.id, Book.title, copies, revenue)
+        .join(OrderItem, OrderItem.book_id == Book.id)
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(period.covers(Order.created_at), Order.status != ORDER_CANCELLED)
+        .group_by(Book.id, Book.title)
+        .order_by(copies.desc(), Book.title)
+        .limit(limit)
+    ).all()
+    return {
+        "books": [
+            {"id": row.id, "title": row.title, "copies": _number(row.copies), "revenue": _number(row.revenue)}
+            for row in rows
+        ]
+    }
+
+
+def by_category(period: DateRange) -> dict[str, Any]:
+    """Loans and copies sold per category, busiest first."""
+    name = func.coalesce(Category.name, literal("Uncategorised")).label("name")
+    loans = dict(
+        db.session.execute(
+            select(name, func.count(Loan.id))
+            .select_from(Loan)
+            .join(Book, Book.id == Loan.book_id)
+            .outerjoin(Category, Category.id == Book.category_id)
+            .where(period.covers(Loan.borrowed_at))
+            .group_by(name)
+        ).all()
+    )
+    sold = dict(
+        db.session.execute(
+            select(name, func.sum(OrderItem.quantity))
+            .select_from(OrderItem)
+            .join(Order, Order.id == OrderItem.order_id)
+            .join(Book, Book.id == OrderItem.book_id)
+            .outerjoin(Category, Category.id == Book.category_id)
+            .where(period.covers(Order.created_at), Order.status != ORDER_CANCELLED)
+            .group_by(name)
+        ).all()
+    )
+    names = sorted(set(loans) | set(sold), key=lambda n: (-(loans.get(n, 0) + _number(sold.get(n, 0))), n))
+    return {
+        "categories": names,
+        "loans": [loans.get(n, 0) for n in names],
+        "sold": [_number(sold.get(n, 0)) for n in names],
+    }
+
+
+def rating_distribution(period: DateRange) -> dict[str, Any]:
+    """How many ratings of each star were given."""
+    rows = dict(
+        db.session.execute(
+            select(Rating.rating, func.count()).where(period.covers(Rating.created_at)).group_by(Rating.rating)
+        ).all()
+    )
+    return {"stars": [1, 2, 3, 4, 5], "ratings": [rows.get(star, 0) for star in range(1, 6)]}
+
+
+def inventory() -> dict[str, Any]:
+    """Copies for loan on the shelf / on loan / set aside, and titles for sale in stock / sold out."""
+    copies = db.session.execute(
+        select(func.sum(Book.copies_available), func.count(case((Book.stock > 0, 1))), func.count())
+    ).one()
+    on_loan = db.session.scalar(select(func.count()).select_from(Loan).where(Loan.returned_at.is_(None)))
+    held = db.session.scalar(select(func.count()).select_from(Hold).where(Hold.status == HOLD_READY))
+    in_stock, titles = copies[1], copies[2]
+    return {
+        "copies": {"on_shelf": _number(copies[0]), "on_loan": on_loan, "held_for_pickup": held},
+        "titles_for_sale": {"in_stock": in_stock, "sold_out": titles - in_stock},
+    }
+
+
+def overdue_by_days(now: datetime | None = None) -> dict[str, Any]:
+    """Open loans past due, bucketed by how many whole days late they are."""
+    now = now or utcnow()
+
+    def due_before(days: int) -> datetime:
+        return now - timedelta(days=days)
+
+    # A loan is d whole days late when now - (d+1) days < due_at <= now - d days.
+    bucket = case(
+        *[
+            ((Loan.due_at <= due_before(first)) & (Loan.due_at > due_before(last + 1)), literal(label))
+            for label, first, last in OVERDUE_BUCKETS
+        ],
+        else_=literal(OVERDUE_LAST_BUCKET),
+    ).label("bucket")
+    rows = dict(
+        db.session.execute(
+            select(bucket, func.count())
+            .where(Loan.returned_at.is_(None), Loan.due_at <= due_before(1))
+            .group_by(bucket)
+        ).all()
+    )
+    labels = [label for label, _, _ in OVERDUE_BUCKETS] + [OVERDUE_LAST_BUCKET]
+    under_a_day = db.session.scalar(
+        select(func.count())
+        .select_from(Loan)
+        .where(Loan.returned_at.is_(None), Loan.due_at < now, Loan.due_at > due_before(1))
+    )
+    return {"buckets": ["under 1 day"] + labels, "loans": [under_a_day] + [rows.get(label, 0) for label in labels]}
+
+
+def recommender(period: DateRange) -> dict[str, Any]:
+    """HR@10 and NDCG@10 of each evaluated model run, and the coverage of the cached recommendations."""
+    runs = db.session.execute(
+        select(ModelRun.id, ModelRun.algorithm, ModelRun.started_at, ModelRun.metrics, ModelRun.is_active)
+        .where(ModelRun.status == RUN_SUCCEEDED, period.covers(ModelRun.started_at))
+        .order_by(ModelRun.started_at, ModelRun.id)
+    ).all()
+    evaluated = []
+    for run in runs:
+        own = (run.metrics or {}).get(run.algorithm)
+        if own:
+            evaluated.append(
+                {
+                    "id": run.id,
+                    "algorithm": run.algorithm,
+                    "started_at": run.started_at.isoformat(timespec="seconds"),
+                    "hr@10": own.get("hr@10"),
+                    "ndcg@10": own.get("ndcg@10"),
+                    "active": bool(run.is_active),
+                }
+            )
+    active = db.session.scalar(select(ModelRun.id).where(ModelRun.is_active.is_(True)))
+    books = db.session.scalar(select(func.count()).select_from(Book))
+    covered = readers = 0
+    if active is not None:
+        covered, readers = db.session.execute(
+            select(func.count(distinct(Recommendation.book_id)), func.count(distinct(Recommendation.user_id))).where(
+                Recommendation.model_run_id == active
+            )
+        ).one()
+    return {
+        "runs": evaluated,
+        "coverage": {
+            "model_run": active,
+            "books_recommended": covered,
+            "books": books,
+            "share": round(covered / books, 4) if books else 0.0,
+            "readers": readers,
+        },
+    }

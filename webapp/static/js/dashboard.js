@@ -1,0 +1,233 @@
+// The statistics screen: each chart fetches its own JSON view and redraws every 60 seconds.
+(function () {
+  "use strict";
+  var API = document.currentScript.dataset.api;
+  var REFRESH_MS = 60000;
+  var TEXT = "#dbe4f3", MUTED = "#8a9bb8", GRID = "#22304d";
+  var PALETTE = ["#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292"];
+  var charts = {};
+  var range = { from: "", to: "" };
+
+  function axisStyle(extra) {
+    return Object.assign({
+      axisLine: { lineStyle: { color: MUTED } },
+      axisLabel: { color: MUTED },
+      splitLine: { lineStyle: { color: GRID } }
+    }, extra || {});
+  }
+
+  function base(extra) {
+    return Object.assign({
+      color: PALETTE,
+      backgroundColor: "transparent",
+      textStyle: { color: TEXT },
+      tooltip: { trigger: "axis" },
+      legend: { textStyle: { color: TEXT }, top: 0 },
+      grid: { left: 50, right: 20, top: 35, bottom: 30, containLabel: true }
+    }, extra);
+  }
+
+  function shorten(title) { return title.length > 28 ? title.slice(0, 27) + "…" : title; }
+
+  function noData(option, empty) {
+    if (empty) {
+      option.graphic = { type: "text", left: "center", top: "middle",
+        style: { text: "No data yet", fill: MUTED, fontSize: 16 } };
+    }
+    return option;
+  }
+
+  function rankingOption(books, valueKey, label) {
+    var rows = books.slice().reverse();
+    return noData(base({
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      legend: { show: false },
+      grid: { left: 10, right: 30, top: 10, bottom: 20, containLabel: true },
+      xAxis: axisStyle({ type: "value", minInterval: 1 }),
+      yAxis: axisStyle({ type: "category", data: rows.map(function (b) { return shorten(b.title); }) }),
+      series: [{ name: label, type: "bar", data: rows.map(function (b) { return b[valueKey]; }),
+                 label: { show: true, position: "right", color: TEXT } }]
+    }), books.length === 0);
+  }
+
+  function pie(name, radius, entries) {
+    return { name: name, type: "pie", radius: radius, center: ["50%", "55%"],
+             label: { color: TEXT, formatter: "{b}: {c}" }, data: entries };
+  }
+
+  // Chart id -> [JSON view, function turning its data into an ECharts option].
+  var BUILDERS = {
+    "loans": ["loans", function (d) {
+      return base({
+        xAxis: axisStyle({ type: "category", data: d.days }),
+        yAxis: axisStyle({ type: "value", minInterval: 1 }),
+        dataZoom: [{ type: "inside" }],
+        series: [{ name: "Loans", type: "line", smooth: true, areaStyle: { opacity: 0.15 }, data: d.loans },
+                 { name: "Returns", type: "line", smooth: true, data: d.returns }]
+      });
+    }],
+    "sales": ["sales", function (d) {
+      return base({
+        xAxis: axisStyle({ type: "category", data: d.days }),
+        yAxis: [axisStyle({ type: "value", name: "Revenue" }),
+                axisStyle({ type: "value", name: "Orders", minInterval: 1, splitLine: { show: false } })],
+        dataZoom: [{ type: "inside" }],
+        series: [{ name: "Revenue", type: "bar", data: d.revenue },
+                 { name: "Orders", type: "line", yAxisIndex: 1, smooth: true, data: d.orders }]
+      });
+    }],
+    "new-readers": ["new-readers", function (d) {
+      return base({
+        legend: { show: false },
+        xAxis: axisStyle({ type: "category", data: d.weeks }),
+        yAxis: axisStyle({ type: "value", minInterval: 1 }),
+        series: [{ name: "New readers", type: "bar", data: d.readers }]
+      });
+    }],
+    "ratings": ["ratings", function (d) {
+      var total = d.ratings.reduce(function (a, b) { return a + b; }, 0);
+      return noData(base({
+        legend: { show: false },
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+        xAxis: axisStyle({ type: "category", data: d.stars.map(function (s) { return s + "★"; }) }),
+        yAxis: axisStyle({ type: "value", minInterval: 1 }),
+        series: [{ name: "Ratings", type: "bar", data: d.ratings, colorBy: "data" }]
+      }), total === 0);
+    }],
+    "inventory": ["inventory", function (d) {
+      return base({
+        tooltip: { trigger: "item" },
+        legend: { show: false },
+        series: [
+          pie("Copies for loan", ["0%", "38%"], [
+            { name: "On shelf", value: d.copies.on_shelf },
+            { name: "On loan", value: d.copies.on_loan },
+            { name: "Held for pickup", value: d.copies.held_for_pickup }]),
+          pie("Titles for sale", ["52%", "72%"], [
+            { name: "In stock", value: d.titles_for_sale.in_stock },
+            { name: "Sold out", value: d.titles_for_sale.sold_out }])
+        ]
+      });
+    }],
+    "top-loans": ["top-loans", function (d) { return rankingOption(d.books, "loans", "Loans"); }],
+    "top-sales": ["top-sales", function (d) { return rankingOption(d.books, "copies", "Copies sold"); }],
+    "overdue": ["overdue", function (d) {
+      var total = d.loans.reduce(function (a, b) { return a + b; }, 0);
+      return noData(base({
+        legend: { show: false },
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+        xAxis: axisStyle({ type: "category", data: d.buckets }),
+        yAxis: axisStyle({ type: "value", minInterval: 1 }),
+        series: [{ name: "Overdue loans", type: "bar", data: d.loans, itemStyle: { color: "#e57373" } }]
+      }), total === 0);
+    }],
+    "categories": ["categories", function (d) {
+      return noData(base({
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+        xAxis: axisStyle({ type: "category", data: d.categories, axisLabel: { color: MUTED, rotate: 30 } }),
+        yAxis: axisStyle({ type: "value", minInterval: 1 }),
+        series: [{ name: "Loans", type: "bar", data: d.loans },
+                 { name: "Copies sold", type: "bar", data: d.sold }]
+      }), d.categories.length === 0);
+    }],
+    "recommender-quality": ["recommender", function (d) {
+      var labels = d.runs.map(function (r) { return "#" + r.id + " " + r.algorithm; });
+      return noData(base({
+        xAxis: axisStyle({ type: "category", data: labels }),
+        yAxis: axisStyle({ type: "value", min: 0 }),
+        series: [{ name: "HR@10", type: "line", data: d.runs.map(function (r) { return r["hr@10"]; }) },
+                 { name: "NDCG@10", type: "line", data: d.runs.map(function (r) { return r["ndcg@10"]; }) }]
+      }), d.runs.length === 0);
+    }],
+    "recommender-coverage": ["recommender", function (d) {
+      var c = d.coverage;
+      return base({
+        tooltip: { trigger: "item", formatter: function () {
+          return c.books_recommended + " of " + c.books + " books recommended to " + c.readers + " readers";
+        } },
+        series: [{ type: "gauge", min: 0, max: 100, progress: { show: true, width: 14 },
+                   axisLine: { lineStyle: { width: 14, color: [[1, GRID]] } },
+                   axisLabel: { color: MUTED }, splitLine: { lineStyle: { color: MUTED } },
+                   detail: { valueAnimation: true, formatter: "{value}%", color: TEXT, fontSize: 26 },
+                   title: { color: MUTED },
+                   data: [{ value: Math.round(c.share * 1000) / 10,
+                            name: c.model_run ? "of the catalogue (run #" + c.model_run + ")" : "no model yet" }] }]
+      });
+    }]
+  };
+
+  function query() {
+    var params = new URLSearchParams();
+    if (range.from) { params.set("from", range.from); }
+    if (range.to) { params.set("to", range.to); }
+    var text = params.toString();
+    return text ? "?" + text : "";
+  }
+
+  function fetchJSON(view) {
+    return fetch(API + view + query(), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) { throw new Error(body.message || response.statusText); }
+          return body;
+        });
+      });
+  }
+
+  function showError(message) {
+    var box = document.getElementById("range-error");
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  function formatCounter(key, value) {
+    if (key === "revenue_this_week") {
+      return value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    }
+    return value.toLocaleString();
+  }
+
+  function refresh() {
+    var views = {};
+    Object.keys(BUILDERS).forEach(function (id) { views[BUILDERS[id][0]] = true; });
+    views.summary = true;
+    var requests = Object.keys(views).map(function (view) {
+      return fetchJSON(view).then(function (body) { return [view, body]; });
+    });
+    return Promise.all(requests).then(function (answers) {
+      var data = {};
+      answers.forEach(function (answer) { data[answer[0]] = answer[1].data; });
+      Object.keys(BUILDERS).forEach(function (id) {
+        charts[id].setOption(BUILDERS[id][1](data[BUILDERS[id][0]]), true);
+      });
+      document.querySelectorAll("[data-counter]").forEach(function (el) {
+        el.textContent = formatCounter(el.dataset.counter, data.summary[el.dataset.counter]);
+      });
+      var shown = answers[0][1].range;
+      document.getElementById("range-from").value = shown.from;
+      document.getElementById("range-to").value = shown.to;
+      document.getElementById("updated").textContent = "Updated " + new Date().toLocaleTimeString();
+      document.body.dataset.loaded = "true";
+      showError("");
+    }).catch(function (error) { showError(error.message); });
+  }
+
+  document.querySelectorAll("[data-chart]").forEach(function (el) {
+    charts[el.dataset.chart] = echarts.init(el, null, { renderer: "canvas" });
+  });
+  window.addEventListener("resize", function () {
+    Object.keys(charts).forEach(function (id) { charts[id].resize(); });
+  });
+  document.getElementById("range-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    range.from = document.getElementById("range-from").value;
+    range.to = document.getElementById("range-to").value;
+    refresh();
+  });
+  document.getElementById("range-reset").addEventListener("click", function () {
+    range = { from: "", to: "" };
+    refresh();
+  });
+  refresh();
+  setInterval(refresh, REFRESH_MS);
+}());
