@@ -24,21 +24,20 @@ def init_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(fluid=True),
         index_view=views.StaffHomeView(name="Home", url="/admin"),
     )
-    session = db.session
     admin.add_views(
-        views.BookAdmin(Book, session, name="Books", category="Catalogue", endpoint="book"),
+        views.BookAdmin(Book, db, name="Books", category="Catalogue", endpoint="book"),
         views.BookImportView(name="Import books (CSV)", category="Catalogue", endpoint="book_import"),
-        views.CategoryAdmin(Category, session, name="Categories", category="Catalogue", endpoint="category"),
-        views.ReaderAdmin(User, session, name="Readers", endpoint="reader"),
-        views.LoanAdmin(Loan, session, name="Loans", category="Library", endpoint="loan"),
-        views.OverdueLoanAdmin(Loan, session, name="Overdue loans", category="Library", endpoint="overdue"),
-        views.HoldAdmin(Hold, session, name="Holds", category="Library", endpoint="hold"),
-        views.OrderAdmin(Order, session, name="Orders", category="Shop", endpoint="order"),
-        views.ReviewAdmin(Review, session, name="Reviews", category="Readers' activity", endpoint="review"),
-        views.RatingAdmin(Rating, session, name="Ratings", category="Readers' activity", endpoint="rating"),
-        views.ModelRunAdmin(ModelRun, session, name="Model runs", category="Recommender", endpoint="model_run"),
+        views.CategoryAdmin(Category, db, name="Categories", category="Catalogue", endpoint="category"),
+        views.ReaderAdmin(User, db, name="Readers", endpoint="reader"),
+        views.LoanAdmin(Loan, db, name="Loans", category="Library", endpoint="loan"),
+        views.OverdueLoanAdmin(Loan, db, name="Overdue loans", category="Library", endpoint="overdue"),
+        views.HoldAdmin(Hold, db, name="Holds", category="Library", endpoint="hold"),
+        views.OrderAdmin(Order, db, name="Orders", category="Shop", endpoint="order"),
+        views.ReviewAdmin(Review, db, name="Reviews", category="Readers' activity", endpoint="review"),
+        views.RatingAdmin(Rating, db, name="Ratings", category="Readers' activity", endpoint="rating"),
+        views.ModelRunAdmin(ModelRun, db, name="Model runs", category="Recommender", endpoint="model_run"),
         views.RecommendationAdmin(
-            Recommendation, session, name="Cached recommendations", category="Recommender", endpoint="recommendation"
+            Recommendation, db, name="Cached recommendations", category="Recommender", endpoint="recommendation"
         ),
     )
     admin.add_link(MenuLink(name="Statistics", endpoint="dashboard.index"))

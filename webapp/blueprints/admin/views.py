@@ -6,6 +6,7 @@ copies and stock) go through the same services as the readers' pages.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from flask import flash, redirect, request, url_for
@@ -14,7 +15,8 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from markupsafe import Markup, escape
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from wtforms.validators import NumberRange, Optional, ValidationError
 
@@ -28,6 +30,8 @@ from webapp.models.users import ROLE_ADMIN, ROLE_READER
 from webapp.services import book_import, circulation, shop, statistics
 from webapp.services.errors import ServiceError
 from webapp.services.genres import slugify
+
+logger = logging.getLogger(__name__)
 
 
 class StaffAccess:
@@ -55,6 +59,14 @@ class StaffModelView(StaffAccess, ModelView):
     page_size = 50
     can_set_page_size = True
     can_view_details = True
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        """A change the database refuses (a duplicate, a broken rule) is reported plainly, not as SQL."""
+        if isinstance(exc, IntegrityError):
+            logger.warning("Back-office change refused by the database: %s", exc.orig)
+            flash("Not saved: the change conflicts with data already stored (a duplicate or a broken rule).", "error")
+            return True
+        return super().handle_view_exception(exc)
 
     def run_for_each(self, ids: list[str], change: Callable[[int], object], done: str) -> None:
         """Apply ``change`` to each selected id through a service; flash what worked and what did not."""
@@ -164,7 +176,8 @@ class BookAdmin(StaffModelView):
     def on_model_change(self, form, model: Book, is_created: bool) -> None:
         if model.isbn13:
             model.isbn13 = model.isbn13.replace("-", "").strip()
-            clash = db.session.scalar(select(Book.title).where(Book.isbn13 == model.isbn13, Book.id != model.id))
+            with db.session.no_autoflush:
+                clash = db.session.scalar(select(Book.title).where(Book.isbn13 == model.isbn13, Book.id != model.id))
             if clash is not None:
                 raise ValidationError(f"ISBN {model.isbn13} already belongs to “{clash}”.")
         else:
@@ -192,7 +205,12 @@ class CategoryAdmin(StaffModelView):
     column_searchable_list = ("name",)
     column_default_sort = "name"
     form_columns = ("name", "slug")
-    form_args = {"slug": {"description": "Part of the category's address; left empty, it is made from the name."}}
+    form_args = {
+        "slug": {
+            "validators": [Optional()],
+            "description": "Part of the category's address; left empty, it is made from the name.",
+        }
+    }
 
     def on_model_change(self, form, model: Category, is_created: bool) -> None:
         model.name = (model.name or "").strip()
@@ -203,7 +221,10 @@ class CategoryAdmin(StaffModelView):
             raise ValidationError("The slug needs at least one letter or digit (a-z, 0-9).")
         for column, label in ((Category.name, "name"), (Category.slug, "slug")):
             value = getattr(model, label)
-            if db.session.scalar(select(Category.id).where(column == value, Category.id != model.id)) is not None:
+            same = select(Category.id).where(func.lower(column) == value.lower(), Category.id != model.id)
+            with db.session.no_autoflush:
+                taken = db.session.scalar(same) is not None
+            if taken:
                 raise ValidationError(f"Another category already has the {label} “{value}”.")
 
     def on_model_delete(self, model: Category) -> None:
