@@ -250,7 +250,9 @@ def test_category_names_stay_unique(staff_client, library):
     page = staff_client.post("/admin/category/new/", data={"name": "Science Fiction"}, follow_redirects=True)
     assert "Already exists." in page.get_data(as_text=True)
     page = staff_client.post("/admin/category/new/", data={"name": "science fiction"}, follow_redirects=True)
-    assert "Another category already has the name “science fiction”." in page.get_data(as_text=True)
+    # MariaDB's collation already calls this a duplicate; on SQLite the view's own check does.
+    text = page.get_data(as_text=True)
+    assert "Already exists." in text or "Another category already has the name “science fiction”." in text
     assert db.session.scalar(select(func.count()).select_from(Category)) == 1
     staff_client.post("/admin/category/new/", data={"name": "Mystery & Crime"}, follow_redirects=True)
     assert db.session.scalar(select(Category.slug).where(Category.name == "Mystery & Crime")) == "mystery-crime"
