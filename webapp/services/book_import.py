@@ -3,7 +3,8 @@
 The file uses the columns of the demo's ``books.csv`` (goodbooks-10k): ``title`` and
 ``authors`` are required; ``isbn`` (ISBN-10) or ``isbn13``, ``original_publication_year``,
 ``image_url``, ``average_rating``, ``ratings_count`` and ``book_id`` (kept as the source id)
-are read when present. The shop and the library add ``category`` (a name; new names
+are read when present (an ``isbn13`` in scientific notation, as spreadsheets write it
+and goodbooks' file has it, lost digits and is ignored). The shop and the library add ``category`` (a name; new names
 become new categories), ``price``, ``copies`` and ``stock``; other columns are ignored.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -32,6 +34,7 @@ REQUIRED_COLUMNS = ("title", "authors")
 MAX_COPIES = 1000
 MAX_STOCK = 100000
 MAX_PRICE = Decimal("999999.99")
+SCIENTIFIC_NOTATION = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 
 
 class ImportRejected(ServiceError):
@@ -117,8 +120,8 @@ class _RowReader:
 
     def isbn13(self) -> str | None:
         isbn13 = self.row.get("isbn13", "").replace("-", "")
-        if isbn13.endswith(".0"):
-            isbn13 = isbn13[:-2]
+        if SCIENTIFIC_NOTATION.match(isbn13):
+            isbn13 = ""  # digits lost to a spreadsheet (as in goodbooks' file): the ISBN-10 decides
         if isbn13:
             if not _valid_isbn13(isbn13):
                 self.problems.append(f"isbn13 {isbn13[:20]!r} is not a valid ISBN-13")
