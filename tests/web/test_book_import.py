@@ -15,7 +15,10 @@ from webapp.extensions import db
 from webapp.models import Book, Category
 from webapp.services import book_import
 
-HEADER = "book_id,isbn,authors,original_publication_year,title,average_rating,ratings_count,image_url,category,price,copies,stock"
+HEADER = (
+    "book_id,isbn,authors,original_publication_year,title,average_rating,ratings_count,image_url,"
+    "category,price,copies,stock"
+)
 GOOD_ROWS = [
     "9001,0141439513,Jane Austen,1813.0,Pride and Prejudice,4.25,2000,https://example.org/p.jpg,Classics,8.99,2,10",
     "9002,0451524934,George Orwell,1949,Nineteen Eighty-Four,4.17,1500,,Dystopia,9.50,1,0",
