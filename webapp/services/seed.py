@@ -427,8 +427,8 @@ class _DemoBuilder:
             if is_out and (
                 active_per_book.get(book_id, 0) >= self.copies[book_id] or active_per_user.get(user_id, 0) >= 5
             ):
-                is_out = False
-                returned[i] = min(returned[i], _to_ts(self.now) - 60)
+                is_out = False  # no copy left for it: it came back some time before today
+                returned[i] = borrowed[i] + rng.random() * max(_to_ts(self.now) - 60 - borrowed[i], 0)
             if is_out:
                 active_per_book[book_id] = active_per_book.get(book_id, 0) + 1
                 active_per_user[user_id] = active_per_user.get(user_id, 0) + 1

@@ -52,9 +52,14 @@ class StaffHomeView(StaffAccess, AdminIndexView):
         return self.render("admin/staff_home.html", numbers=statistics.headline())
 
 
+# Names for the columns reached through a relationship (list headers and the search box).
+RELATION_LABELS = {"user": "Reader", "user.username": "reader", "book": "Book", "book.title": "book title"}
+
+
 class StaffModelView(StaffAccess, ModelView):
     """Base of every model view: CSRF-protected forms, paging, details pages."""
 
+    column_labels = RELATION_LABELS
     form_base_class = StaffForm
     page_size = 50
     can_set_page_size = True
@@ -116,6 +121,7 @@ def _reader(_view, _context, model, _name) -> str:
 class BookAdmin(StaffModelView):
     column_list = ("title", "authors", "isbn13", "category", "price", "stock", "copies_total", "copies_available")
     column_labels = {
+        **RELATION_LABELS,
         "isbn13": "ISBN-13",
         "copies_total": "Copies",
         "copies_available": "On shelf",
@@ -237,7 +243,7 @@ class ReaderAdmin(StaffModelView):
 
     column_list = ("username", "email", "role", "active", "created_at", "source_user_id")
     column_details_list = column_list
-    column_labels = {"source_user_id": "Goodreads id", "created_at": "Joined"}
+    column_labels = {**RELATION_LABELS, "source_user_id": "Goodreads id", "created_at": "Joined"}
     column_searchable_list = ("username", "email")
     column_filters = ("role", "active", "created_at")
     column_sortable_list = ("username", "email", "role", "active", "created_at")
@@ -418,7 +424,13 @@ class ModelRunAdmin(ReadOnlyAdmin):
         "metrics",
         "error",
     )
-    column_labels = {"is_active": "Serving", "n_users": "Readers", "n_items": "Books", "n_interactions": "Events"}
+    column_labels = {
+        **RELATION_LABELS,
+        "is_active": "Serving",
+        "n_users": "Readers",
+        "n_items": "Books",
+        "n_interactions": "Events",
+    }
     column_formatters_detail = {"parameters": _json_table, "timings": _json_table, "metrics": _json_table}
     column_filters = ("algorithm", "status")
     column_default_sort = ("started_at", True)
@@ -426,7 +438,7 @@ class ModelRunAdmin(ReadOnlyAdmin):
 
 class RecommendationAdmin(ReadOnlyAdmin):
     column_list = ("model_run_id", "user", "rank", "book", "score", "reason")
-    column_labels = {"model_run_id": "Run"}
+    column_labels = {**RELATION_LABELS, "model_run_id": "Run"}
     column_formatters = {"user": _reader, "book": _title, "score": lambda _v, _c, m, _n: f"{m.score:.4f}"}
     column_searchable_list = ("user.username",)
     column_filters = ("model_run_id", "rank")

@@ -116,7 +116,7 @@
       return noData(base({
         legend: { show: false },
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-        xAxis: axisStyle({ type: "category", data: d.buckets }),
+        xAxis: axisStyle({ type: "category", data: d.buckets, axisLabel: { color: MUTED, interval: 0 } }),
         yAxis: axisStyle({ type: "value", minInterval: 1 }),
         series: [{ name: "Overdue loans", type: "bar", data: d.loans, itemStyle: { color: "#e57373" } }]
       }), total === 0);
