@@ -106,6 +106,13 @@ def reader_client(client, reader):
     return client
 
 
+@pytest.fixture()
+def staff_client(client, admin_user):
+    """A test client logged in as the member of staff ``staff``."""
+    log_in(client, "staff")
+    return client
+
+
 def make_book(title: str = "Dune", authors: str = "Frank Herbert", category: str = "Science Fiction", **values):
     """A book in ``category`` (created when missing)."""
     from decimal import Decimal

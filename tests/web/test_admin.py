@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import create_user, log_in, make_book
+from tests.conftest import create_user, make_book
 from webapp.extensions import db
 from webapp.models import Book, Category, Hold, Loan, ModelRun, Order, OrderItem, Rating, Review, User
 from webapp.models.base import utcnow
@@ -49,12 +49,6 @@ LIST_VIEWS = [
     "/dashboard/api/overdue",
     "/dashboard/api/recommender",
 ]
-
-
-@pytest.fixture()
-def staff_client(client, admin_user):
-    log_in(client, "staff")
-    return client
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import SHARED_DATA_DIR, log_in, make_book
+from tests.conftest import SHARED_DATA_DIR, make_book
 from webapp.extensions import db
 from webapp.models import Book, Category
 from webapp.services import book_import
@@ -24,12 +24,6 @@ GOOD_ROWS = [
     "9002,0451524934,George Orwell,1949,Nineteen Eighty-Four,4.17,1500,,Dystopia,9.50,1,0",
     "9003,,Anonymous,,Beowulf,3.4,10,,,,,",
 ]
-
-
-@pytest.fixture()
-def staff_client(client, admin_user):
-    log_in(client, "staff")
-    return client
 
 
 def _csv(*rows: str, header: str = HEADER) -> bytes:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import create_user, log_in, make_book
+from tests.conftest import create_user, make_book
 from webapp.extensions import db
 from webapp.models import Book, Hold, Loan, ModelRun, Order, OrderItem, Rating, Recommendation, User
 from webapp.models.base import utcnow
@@ -22,12 +22,6 @@ QUERY = f"?from={FIRST}&to={LAST}"
 
 def _at(day: date, hour: int = 12) -> datetime:
     return datetime.combine(day, datetime.min.time()) + timedelta(hours=hour)
-
-
-@pytest.fixture()
-def staff_client(client, admin_user):
-    log_in(client, "staff")
-    return client
 
 
 @pytest.fixture()
