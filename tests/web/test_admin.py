@@ -297,7 +297,7 @@ def test_the_overdue_list_shows_only_late_loans_with_days_and_fine(staff_client,
         user_id=create_user("bob").id,
         book_id=library["book"].id,
         borrowed_at=utcnow() - timedelta(days=40),
-        due_at=utcnow() - timedelta(days=10, hours=1),
+        due_at=utcnow() - timedelta(days=10),
     )
     db.session.add(late)
     db.session.commit()

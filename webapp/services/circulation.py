@@ -267,15 +267,17 @@ class OverdueLoan:
     fine: float
 
 
+def overdue_status(loan: Loan, now: datetime | None = None) -> OverdueLoan:
+    """Days overdue (calendar days; due earlier today counts 1) and the fine of an overdue loan."""
+    now = now or utcnow()
+    days = max((now.date() - loan.due_at.date()).days, 1)
+    return OverdueLoan(loan, days, round(days * float(_setting("FINE_PER_DAY")), 2))
+
+
 def overdue_loans(user_id: int | None = None, now: datetime | None = None) -> list[OverdueLoan]:
     """Open loans past due (one reader's, or everyone's for staff), most overdue first."""
     now = now or utcnow()
     stmt = select(Loan).where(Loan.returned_at.is_(None), Loan.due_at < now).order_by(Loan.due_at)
     if user_id is not None:
         stmt = stmt.where(Loan.user_id == user_id)
-    rate = float(_setting("FINE_PER_DAY"))
-    result = []
-    for loan in db.session.scalars(stmt):
-        days = max((now.date() - loan.due_at.date()).days, 1)  # calendar days; due earlier today counts 1
-        result.append(OverdueLoan(loan, days, round(days * rate, 2)))
-    return result
+    return [overdue_status(loan, now) for loan in db.session.scalars(stmt)]

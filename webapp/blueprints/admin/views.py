@@ -288,13 +288,11 @@ class LoanAdmin(StaffModelView):
 
 
 def _days_overdue(_view, _context, model: Loan, _name) -> str:
-    return str(max((utcnow() - model.due_at).days, 0))
+    return str(circulation.overdue_status(model).days_overdue)
 
 
 def _fine(_view, _context, model: Loan, _name) -> str:
-    from flask import current_app
-
-    return f"{max((utcnow() - model.due_at).days, 0) * current_app.config['FINE_PER_DAY']:.2f}"
+    return f"{circulation.overdue_status(model).fine:.2f}"
 
 
 class OverdueLoanAdmin(LoanAdmin):
