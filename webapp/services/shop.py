@@ -111,9 +111,9 @@ class Cart:
     count: int
 
 
-def cart(user_id: int) -> Cart:
-    """The reader's cart with line totals at today's prices."""
-    items = list(
+def _cart_items(user_id: int) -> list[CartItem]:
+    """The reader's cart lines with their books, in the order they were added."""
+    return list(
         db.session.scalars(
             select(CartItem)
             .where(CartItem.user_id == user_id)
@@ -121,6 +121,11 @@ def cart(user_id: int) -> Cart:
             .order_by(CartItem.id)
         )
     )
+
+
+def cart(user_id: int) -> Cart:
+    """The reader's cart with line totals at today's prices."""
+    items = _cart_items(user_id)
     lines = [CartLine(item, item.book.price * item.quantity) for item in items]
     return Cart(lines, sum((line.line_total for line in lines), Decimal("0.00")), sum(i.quantity for i in items))
 
@@ -161,14 +166,7 @@ def checkout(user_id: int, token: str, payment: PaymentProvider | None = None) -
         if existing.user_id != user_id:
             raise ServiceError("The checkout form is not valid; reload the cart and try again.")
         return existing
-    items = list(
-        db.session.scalars(
-            select(CartItem)
-            .where(CartItem.user_id == user_id)
-            .options(selectinload(CartItem.book))
-            .order_by(CartItem.id)
-        )
-    )
+    items = _cart_items(user_id)
     if not items:
         fail(ServiceError("Your cart is empty."))
     order = Order(user_id=user_id, status=ORDER_PENDING, checkout_token=token, total=Decimal("0.00"))
