@@ -25,7 +25,7 @@ from webapp.models.base import utcnow
 from webapp.models.catalogue import search_key
 from webapp.services.errors import ServiceError
 from webapp.services.genres import slugify
-from webapp.services.seed import isbn13_from_isbn10
+from webapp.services.seed import isbn13_check_digit, isbn13_from_isbn10
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20000
@@ -54,10 +54,7 @@ class ImportReport:
 
 
 def _valid_isbn13(value: str) -> bool:
-    if len(value) != 13 or not value.isdigit():
-        return False
-    total = sum(int(digit) * (1 if index % 2 == 0 else 3) for index, digit in enumerate(value[:12]))
-    return (10 - total % 10) % 10 == int(value[12])
+    return len(value) == 13 and value.isdigit() and isbn13_check_digit(value[:12]) == value[12]
 
 
 class _RowReader:

@@ -173,8 +173,13 @@ def isbn13_from_isbn10(isbn10: str) -> str | None:
     if sum(value * weight for value, weight in zip(values, range(10, 0, -1))) % 11:
         return None  # the ISBN-10 check digit is wrong
     core = "978" + digits[:9]
-    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(core))
-    return core + str((10 - total % 10) % 10)
+    return core + isbn13_check_digit(core)
+
+
+def isbn13_check_digit(first_twelve: str) -> str:
+    """The check digit that completes the first twelve digits of an ISBN-13."""
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(first_twelve))
+    return str((10 - total % 10) % 10)
 
 
 def database_has_demo() -> bool:
