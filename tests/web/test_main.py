@@ -53,3 +53,9 @@ def test_unexpected_error_is_a_styled_500(database_url):
     response = app.test_client().get("/boom-for-test")
     assert response.status_code == 500
     assert "Nothing was changed" in response.get_data(as_text=True)
+
+
+def test_the_site_has_an_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert b"<svg" in response.data

@@ -1,6 +1,6 @@
 """Routes of the main blueprint."""
 
-from flask import jsonify, render_template
+from flask import current_app, jsonify, render_template, send_from_directory
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -53,3 +53,9 @@ def healthz():
         db.session.rollback()
         return jsonify(status="error", database="unreachable", detail=type(error).__name__), 503
     return jsonify(status="ok", database="ok")
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """The site icon, for browsers that ask for /favicon.ico on every page (the back office too)."""
+    return send_from_directory(current_app.static_folder, "img/favicon.svg", mimetype="image/svg+xml", max_age=86400)
