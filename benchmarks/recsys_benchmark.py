@@ -175,7 +175,7 @@ def rating_table(folds: list[int], seed: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", nargs="+", default=["ml-100k", "goodreads"], choices=["ml-100k", "goodreads"])
+    parser.add_argument("--datasets", nargs="*", default=["ml-100k", "goodreads"], choices=["ml-100k", "goodreads"])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--no-tune", dest="tune", action="store_false")
     parser.add_argument("--max-users", type=int, default=5000, help="test readers sampled per data set")

@@ -59,3 +59,22 @@ def test_rating_model_learns_user_and_item_effects():
     predicted = model.predict(users[:500], items[:500])
     assert np.sqrt(np.mean((predicted - truth[:500]) ** 2)) < 0.35  # the global mean alone: about 0.8
     assert predicted.min() >= 1 and predicted.max() <= 5
+
+
+def test_rating_predictions_in_numpy_match_keras_and_survive_the_database_format():
+    from webapp.recsys.serving import RatingPredictor, vector_from_bytes, vector_to_bytes
+
+    rng = np.random.default_rng(1)
+    users, items = rng.integers(0, 30, 2000), rng.integers(0, 20, 2000)
+    ratings = rng.integers(1, 6, 2000).astype(np.float32)
+    model = NCFRating(factors=4, hidden=(8, 4), epochs=3, batch_size=128, seed=3).fit(users, items, ratings, 30, 20)
+    keras_ratings = np.clip(
+        model.model.predict({"user": users[:300], "item": items[:300]}, verbose=0).ravel() + model.mean, 1, 5
+    )
+    np.testing.assert_allclose(model.predict(users[:300], items[:300]), keras_ratings, rtol=1e-5, atol=1e-5)
+    predictor, user_vectors, item_vectors = model.export()
+    assert user_vectors.shape == (30, predictor.vector_size) and item_vectors.shape == (20, predictor.vector_size)
+    restored = RatingPredictor.from_bytes(predictor.to_bytes())
+    user = vector_from_bytes(vector_to_bytes(user_vectors[7]))
+    item = vector_from_bytes(vector_to_bytes(item_vectors[3]))
+    assert restored.predict(user, item)[0] == pytest.approx(model.predict([7], [3])[0], abs=1e-6)

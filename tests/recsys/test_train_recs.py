@@ -6,9 +6,9 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import create_user
+from tests.conftest import create_user, log_in
 from webapp.extensions import db
-from webapp.models import Loan, ModelRun, Rating, Recommendation
+from webapp.models import BookFactors, Loan, ModelArtifact, ModelRun, Rating, ReaderFactors, Recommendation, SimilarBook
 from webapp.services import recommendations as service
 
 
@@ -23,7 +23,7 @@ def demo(runner, small_demo_dir):
 
 
 def test_empty_database_fails_cleanly(runner, app):
-    result = runner.invoke(args=["train-recs", "--algorithm", "item_knn"])
+    result = runner.invoke(args=["train-recs", "--algorithm", "item_knn", "--no-rating-model"])
     assert result.exit_code != 0
     assert "Not enough reader activity" in result.output
     assert "Nothing was changed" in result.output
@@ -31,7 +31,7 @@ def test_empty_database_fails_cleanly(runner, app):
 
 
 def test_train_recs_caches_top_k_for_every_reader(runner, demo):
-    result = runner.invoke(args=["train-recs", "--algorithm", "item_knn", "--top-k", "5"])
+    result = runner.invoke(args=["train-recs", "--algorithm", "item_knn", "--top-k", "5", "--no-rating-model"])
     assert result.exit_code == 0, result.output
     run = db.session.scalar(select(ModelRun))
     assert run.status == "succeeded" and run.is_active
@@ -55,7 +55,17 @@ def test_train_recs_caches_top_k_for_every_reader(runner, demo):
 
 def test_evaluate_prints_every_baseline(runner, demo):
     result = runner.invoke(
-        args=["train-recs", "--algorithm", "most_popular", "--evaluate", "--eval-users", "200", "--epochs", "1"]
+        args=[
+            "train-recs",
+            "--algorithm",
+            "most_popular",
+            "--evaluate",
+            "--eval-users",
+            "200",
+            "--epochs",
+            "1",
+            "--no-rating-model",
+        ]
     )
     assert result.exit_code == 0, result.output
     for name in ("most_popular", "item_knn", "user_knn", "matrix_factorization", "neumf"):
@@ -65,7 +75,7 @@ def test_evaluate_prints_every_baseline(runner, demo):
 
 
 def test_failed_run_keeps_the_previous_recommendations(runner, demo, monkeypatch):
-    assert runner.invoke(args=["train-recs", "--algorithm", "most_popular"]).exit_code == 0
+    assert runner.invoke(args=["train-recs", "--algorithm", "most_popular", "--no-rating-model"]).exit_code == 0
     first = db.session.scalar(select(ModelRun.id).where(ModelRun.is_active.is_(True)))
     cached = _count(Recommendation)
     original = service.store_recommendations
@@ -75,7 +85,7 @@ def test_failed_run_keeps_the_previous_recommendations(runner, demo, monkeypatch
         raise ConnectionError("the database went away")  # ... when the connection drops
 
     monkeypatch.setattr(service, "store_recommendations", write_then_fail)
-    result = runner.invoke(args=["train-recs", "--algorithm", "item_knn"])
+    result = runner.invoke(args=["train-recs", "--algorithm", "item_knn", "--no-rating-model"])
     assert result.exit_code != 0
     assert "previous recommendations are still in place" in result.output
     db.session.expire_all()
@@ -87,14 +97,19 @@ def test_failed_run_keeps_the_previous_recommendations(runner, demo, monkeypatch
 
 
 def test_if_no_model_trains_only_once(runner, demo):
-    assert runner.invoke(args=["train-recs", "--algorithm", "most_popular", "--if-no-model"]).exit_code == 0
-    result = runner.invoke(args=["train-recs", "--algorithm", "most_popular", "--if-no-model"])
+    assert (
+        runner.invoke(
+            args=["train-recs", "--algorithm", "most_popular", "--if-no-model", "--no-rating-model"]
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(args=["train-recs", "--algorithm", "most_popular", "--if-no-model", "--no-rating-model"])
     assert "already exists" in result.output
     assert _count(ModelRun) == 1
 
 
 def test_new_reader_gets_the_fallback(runner, demo):
-    runner.invoke(args=["train-recs", "--algorithm", "item_knn"])
+    runner.invoke(args=["train-recs", "--algorithm", "item_knn", "--no-rating-model"])
     newcomer = create_user("newcomer")
     shown = service.recommendations_for(newcomer.id, limit=5)
     assert len(shown) == 5
@@ -103,10 +118,72 @@ def test_new_reader_gets_the_fallback(runner, demo):
 
 
 def test_known_reader_gets_cached_recommendations(runner, demo):
-    runner.invoke(args=["train-recs", "--algorithm", "item_knn"])
+    runner.invoke(args=["train-recs", "--algorithm", "item_knn", "--no-rating-model"])
     user_id = db.session.scalar(select(Recommendation.user_id).limit(1))
     shown = service.recommendations_for(user_id, limit=3)
     assert [item.model_run_id is not None for item in shown] == [True, True, True]
+
+
+def test_rating_model_and_similar_books_are_stored_with_the_run(runner, demo):
+    result = runner.invoke(args=["train-recs", "--algorithm", "matrix_factorization", "--epochs", "3"])
+    assert result.exit_code == 0, result.output
+    run_id = db.session.scalar(select(ModelRun.id).where(ModelRun.is_active.is_(True)))
+    raters = db.session.scalar(select(func.count(func.distinct(Rating.user_id))))
+    rated_books = db.session.scalar(select(func.count(func.distinct(Rating.book_id))))
+    assert _count(ReaderFactors, ReaderFactors.model_run_id == run_id) == raters
+    assert _count(BookFactors, BookFactors.model_run_id == run_id) == rated_books
+    assert _count(ModelArtifact, ModelArtifact.model_run_id == run_id) == 1
+    assert _count(SimilarBook, SimilarBook.book_id == SimilarBook.similar_book_id) == 0
+    book_id = db.session.scalar(select(SimilarBook.book_id).limit(1))
+    similar = service.similar_books(book_id, limit=5)
+    assert 1 <= len(similar) <= 5 and book_id not in [book.id for book, _ in similar]
+    assert [score for _, score in similar] == sorted((score for _, score in similar), reverse=True)
+    user_id, rated_book = db.session.execute(select(Rating.user_id, Rating.book_id).limit(1)).one()
+    assert 1.0 <= service.predicted_rating(user_id, rated_book) <= 5.0
+    assert service.predicted_rating(create_user("newcomer").id, rated_book) is None
+
+
+def test_book_page_shows_predicted_stars_and_similar_books(runner, demo, client):
+    alice = create_user("alice")
+    popular = db.session.scalars(
+        select(Rating.book_id).group_by(Rating.book_id).order_by(func.count().desc(), Rating.book_id).limit(4)
+    ).all()
+    db.session.add_all(Rating(user_id=alice.id, book_id=book_id, rating=5) for book_id in popular[:3])
+    db.session.commit()
+    assert runner.invoke(args=["train-recs", "--algorithm", "matrix_factorization", "--epochs", "3"]).exit_code == 0
+    unrated = popular[3]
+    expected = service.predicted_rating(alice.id, unrated)
+    similar = service.similar_books(unrated, limit=6)
+    assert expected is not None and similar
+
+    anonymous = client.get(f"/books/{unrated}").get_data(as_text=True)
+    assert "We think you&#39;d rate this" not in anonymous and "We think you'd rate this" not in anonymous
+    log_in(client, "alice")
+    page = client.get(f"/books/{unrated}").get_data(as_text=True)
+    assert "rate this" in page and f"{expected:.1f}★" in page
+    section = page[page.index('id="similar-books"') : page.index('id="reviews"')]
+    for book, _score in similar:
+        assert f"/books/{book.id}" in section
+    rated_page = client.get(f"/books/{popular[0]}").get_data(as_text=True)
+    assert 'id="predicted-rating"' not in rated_page  # she rated it herself: her own stars are shown
+
+
+def test_a_failure_while_storing_similar_books_leaves_no_trace_of_the_run(runner, demo, monkeypatch):
+    assert runner.invoke(args=["train-recs", "--algorithm", "most_popular", "--no-rating-model"]).exit_code == 0
+    first = db.session.scalar(select(ModelRun.id).where(ModelRun.is_active.is_(True)))
+    original = service.store_similar_books
+
+    def store_then_fail(run_id, rows):
+        original(run_id, rows)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(service, "store_similar_books", store_then_fail)
+    result = runner.invoke(args=["train-recs", "--algorithm", "matrix_factorization", "--epochs", "2"])
+    assert result.exit_code != 0
+    db.session.expire_all()
+    assert db.session.scalar(select(ModelRun.id).where(ModelRun.is_active.is_(True))) == first
+    for table in (Recommendation, SimilarBook, ReaderFactors, BookFactors, ModelArtifact):
+        assert _count(table, table.model_run_id != first) == 0, table.__name__
 
 
 @pytest.mark.slow

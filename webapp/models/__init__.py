@@ -3,24 +3,28 @@
 from webapp.models.activity import BookView, Favourite, Rating, Review
 from webapp.models.catalogue import Book, Category, Tag, book_tags
 from webapp.models.circulation import Hold, Loan
-from webapp.models.recs import ModelRun, Recommendation
+from webapp.models.recs import BookFactors, ModelArtifact, ModelRun, ReaderFactors, Recommendation, SimilarBook
 from webapp.models.shop import CartItem, Order, OrderItem
 from webapp.models.users import User
 
 __all__ = [
     "Book",
+    "BookFactors",
     "BookView",
     "CartItem",
     "Category",
     "Favourite",
     "Hold",
     "Loan",
+    "ModelArtifact",
     "ModelRun",
     "Order",
     "OrderItem",
     "Rating",
+    "ReaderFactors",
     "Recommendation",
     "Review",
+    "SimilarBook",
     "Tag",
     "User",
     "book_tags",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -73,3 +74,46 @@ class Recommendation(db.Model):
     model_run: Mapped[ModelRun] = relationship()
     user: Mapped[User] = relationship()
     book: Mapped[Book] = relationship()
+
+
+class SimilarBook(db.Model):
+    """A book whose trained embedding is close (cosine) to another's, from one model run."""
+
+    __tablename__ = "similar_books"
+    __table_args__ = (CheckConstraint("rank >= 1", name="rank_positive"),)
+
+    model_run_id: Mapped[int] = mapped_column(ForeignKey("model_runs.id", ondelete="CASCADE"), primary_key=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    similar_book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class ReaderFactors(db.Model):
+    """A reader's learned vector in the rating model of one run (float32 bytes)."""
+
+    __tablename__ = "reader_factors"
+
+    model_run_id: Mapped[int] = mapped_column(ForeignKey("model_runs.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary(4096))
+
+
+class BookFactors(db.Model):
+    """A book's learned vector in the rating model of one run (float32 bytes)."""
+
+    __tablename__ = "book_factors"
+
+    model_run_id: Mapped[int] = mapped_column(ForeignKey("model_runs.id", ondelete="CASCADE"), primary_key=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), primary_key=True, index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary(4096))
+
+
+class ModelArtifact(db.Model):
+    """Shared weights of one run's model (an ``.npz`` archive), e.g. the rating model's dense layers."""
+
+    __tablename__ = "model_artifacts"
+
+    model_run_id: Mapped[int] = mapped_column(ForeignKey("model_runs.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary(2**24 - 1))

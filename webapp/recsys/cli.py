@@ -15,12 +15,17 @@ from tqdm import tqdm
 from webapp.recsys.data import build_interactions
 from webapp.recsys.pipeline import (
     ALGORITHMS,
+    MIN_RATINGS,
     NotEnoughData,
     ReasonWriter,
     check_enough_data,
     evaluate_algorithms,
     make_model,
+    make_rating_model,
+    rating_factor_rows,
+    rating_triples,
     recommendation_rows,
+    similar_book_rows,
 )
 from webapp.services import recommendations as service
 
@@ -55,9 +60,17 @@ def metrics_table(results: dict[str, dict[str, float]]) -> str:
     show_default=True,
     help="Readers sampled for the offline evaluation.",
 )
+@click.option(
+    "--rating-model/--no-rating-model",
+    default=True,
+    show_default=True,
+    help="Also train the rating model behind the predicted stars on book pages.",
+)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--if-no-model", is_flag=True, help="Do nothing when a training run has already succeeded.")
-def train_recs_command(algorithm, epochs, factors, top_k, evaluate, eval_users, seed, if_no_model) -> None:
+def train_recs_command(
+    algorithm, epochs, factors, top_k, evaluate, eval_users, rating_model, seed, if_no_model
+) -> None:
     """Train the recommender and swap in fresh per-reader recommendations."""
     if if_no_model and service.has_successful_run():
         click.echo("A trained model already exists; nothing to do (run without --if-no-model to retrain).")
@@ -81,7 +94,10 @@ def train_recs_command(algorithm, epochs, factors, top_k, evaluate, eval_users, 
     def model_for(name: str, progress=None):
         return make_model(name, epochs=epochs, factors=factors, seed=seed, progress=progress)
 
-    run = service.start_run(algorithm, {**model_for(algorithm).params, "top_k": top_k})
+    parameters = {**model_for(algorithm).params, "top_k": top_k}
+    if rating_model:
+        parameters["rating_model"] = make_rating_model(seed=seed).params
+    run = service.start_run(algorithm, parameters)
     run_id = run.id
     try:
         service.update_run(
@@ -121,6 +137,36 @@ def train_recs_command(algorithm, epochs, factors, top_k, evaluate, eval_users, 
                 written += service.store_recommendations(run_id, rows)
                 bar.update(done_users)
         timings["cache_seconds"] = round(time.perf_counter() - stage, 2)
+
+        stage = time.perf_counter()
+        trained_rating_model = None
+        users, items, stars = rating_triples(events, interactions)
+        if not rating_model:
+            click.echo("No rating model this time (--no-rating-model).")
+        elif len(stars) >= MIN_RATINGS:
+            with tqdm(desc="Rating model", unit="epoch") as bar:
+                trained_rating_model = make_rating_model(seed=seed, progress=lambda logs: bar.update(1))
+                trained_rating_model.fit(users, items, stars, interactions.n_users, interactions.n_items)
+            predictor, user_vectors, item_vectors = trained_rating_model.export()
+            stored = service.store_rating_model(
+                run_id,
+                predictor.to_bytes(),
+                rating_factor_rows(user_vectors, users, interactions.user_ids, "user_id"),
+                rating_factor_rows(item_vectors, items, interactions.item_ids, "book_id"),
+            )
+            click.echo(f"Rating model trained on {len(stars):,} ratings; {stored:,} reader and book vectors stored.")
+        else:
+            click.echo(f"Only {len(stars)} ratings: no rating model this time (need {MIN_RATINGS}).")
+        if hasattr(model, "item_embeddings"):
+            embeddings = model.item_embeddings()
+        elif trained_rating_model is not None:
+            embeddings = trained_rating_model.item_vectors[:, 1:]
+        else:
+            embeddings = None
+        if embeddings is not None:
+            similar = service.store_similar_books(run_id, similar_book_rows(embeddings, interactions))
+            click.echo(f"Stored {similar:,} similar-book pairs.")
+        timings["rating_and_similar_seconds"] = round(time.perf_counter() - stage, 2)
         timings["total_seconds"] = round(time.perf_counter() - started, 2)
         service.activate_run(run_id, timings=timings)
     except (Exception, KeyboardInterrupt) as error:

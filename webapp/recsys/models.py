@@ -70,6 +70,24 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(part_scores, order, axis=1)
 
 
+def embedding_neighbours(
+    embeddings: np.ndarray, item_codes: np.ndarray, k: int, candidates: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` items whose embeddings are closest (cosine) to each given item's, never the item itself.
+
+    ``candidates`` is an optional boolean mask of the items that may be returned; the
+    others score -inf (as do all items when fewer than ``k`` candidates are left).
+    """
+    item_codes = np.asarray(item_codes, dtype=np.int64)
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    normalized = (embeddings / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+    similarity = normalized[item_codes] @ normalized.T
+    if candidates is not None:
+        similarity[:, ~np.asarray(candidates, dtype=bool)] = -np.inf
+    similarity[np.arange(len(item_codes)), item_codes] = -np.inf
+    return top_k(similarity, k)
+
+
 def _row_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
@@ -252,6 +270,10 @@ class MatrixFactorization(Recommender):
 
     def score(self, user_codes: np.ndarray) -> np.ndarray:
         return self.user_factors[user_codes] @ self.item_factors.T + self.item_bias[None, :]
+
+    def item_embeddings(self) -> np.ndarray:
+        """Each item's learned factors."""
+        return self.item_factors
 
 
 def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int, seen_keys: np.ndarray) -> np.ndarray:

@@ -17,7 +17,8 @@ import scipy.sparse as sp
 
 from webapp.recsys.data import binarize
 from webapp.recsys.evaluation import full_ranking_ranks, hit_rate_and_ndcg, leave_one_out, subsample_split
-from webapp.recsys.models import Recommender, sample_negatives, top_k
+from webapp.recsys.models import Recommender, embedding_neighbours, sample_negatives
+from webapp.recsys.serving import RatingPredictor
 
 logger = logging.getLogger(__name__)
 
@@ -229,20 +230,18 @@ class NeuMF(Recommender):
 
     def similar_items(self, item_codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` items whose embeddings are closest (cosine) to each given item's."""
-        embeddings = self.item_embeddings()
-        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-        normalized = embeddings / np.where(norms == 0, 1.0, norms)
-        similarity = normalized[np.asarray(item_codes)] @ normalized.T
-        similarity[np.arange(len(item_codes)), item_codes] = -np.inf
-        return top_k(similarity, k)
+        return embedding_neighbours(self.item_embeddings(), item_codes, k)
 
 
 class NCFRating:
-    """Rating prediction in the NCF style: embeddings -> dense layers -> predicted rating.
+    """Rating prediction in the NCF style: embeddings -> GMF and MLP branches -> predicted rating.
 
-    The prediction is the global mean plus user and item biases plus an MLP over the
-    concatenated user and item embeddings; trained with mean squared error and early
-    stopping on a held-out slice of the training ratings; clipped to 1-5.
+    The prediction is the global mean, plus user and item biases, plus one dense output
+    over the GMF vector (element-wise product of user and item embeddings) and the last
+    layer of an MLP over the concatenated user and item embeddings. Trained with mean
+    squared error and early stopping on a held-out slice of the training ratings; clipped
+    to 1-5. :meth:`weights` exports everything :class:`RatingPredictor` needs to predict
+    with NumPy alone.
     """
 
     name = "ncf_rating"
@@ -259,6 +258,7 @@ class NCFRating:
         patience: int = 4,
         validation_fraction: float = 0.05,
         seed: int = 42,
+        progress: Any = None,
     ) -> None:
         self.factors = factors
         self.hidden = tuple(hidden)
@@ -270,6 +270,7 @@ class NCFRating:
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.seed = seed
+        self.progress = progress
 
     @property
     def params(self) -> dict[str, Any]:
@@ -298,18 +299,27 @@ class NCFRating:
         def embedding(count: int, dim: int, name: str):
             return _embedding(layers, count, dim, name, init, regularizer)
 
-        user_vec = embedding(n_users, self.factors, "user_embedding")(user_in)
-        item_vec = embedding(n_items, self.factors, "item_embedding")(item_in)
-        user_bias = layers.Flatten()(embedding(n_users, 1, "user_bias")(user_in))
-        item_bias = layers.Flatten()(embedding(n_items, 1, "item_bias")(item_in))
-        hidden = layers.Concatenate()([user_vec, item_vec])
-        for units in self.hidden:
-            hidden = layers.Dense(units, activation="relu", kernel_regularizer=regularizer)(hidden)
+        gmf = layers.Multiply(name="gmf")(
+            [
+                embedding(n_users, self.factors, "gmf_user")(user_in),
+                embedding(n_items, self.factors, "gmf_item")(item_in),
+            ]
+        )
+        hidden = layers.Concatenate(name="mlp_input")(
+            [
+                embedding(n_users, self.factors, "mlp_user")(user_in),
+                embedding(n_items, self.factors, "mlp_item")(item_in),
+            ]
+        )
+        for depth, units in enumerate(self.hidden):
+            hidden = layers.Dense(units, activation="relu", kernel_regularizer=regularizer, name=f"mlp_{depth}")(hidden)
             if self.dropout:
                 hidden = layers.Dropout(self.dropout, seed=self.seed)(hidden)
-        interaction = layers.Dense(1)(hidden)
-        output = layers.Add()([interaction, user_bias, item_bias])
-        output = layers.Reshape(())(output)
+        fused = layers.Concatenate(name="fused")([gmf, hidden])
+        interaction = layers.Dense(1, name="prediction")(fused)
+        user_bias = layers.Flatten()(embedding(n_users, 1, "user_bias")(user_in))
+        item_bias = layers.Flatten()(embedding(n_items, 1, "item_bias")(item_in))
+        output = layers.Reshape(())(layers.Add()([interaction, user_bias, item_bias]))
         self.model = keras.Model([user_in, item_in], output)
         self.model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
         rng = np.random.default_rng(self.seed)
@@ -319,6 +329,8 @@ class NCFRating:
         inputs = {"user": np.asarray(users, dtype=np.int32), "item": np.asarray(items, dtype=np.int32)}
         centred = ratings - self.mean
         callbacks = []
+        if self.progress is not None:
+            callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.progress(logs)))
         validation_data = None
         if n_val:
             callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True))
@@ -333,10 +345,31 @@ class NCFRating:
             callbacks=callbacks,
             shuffle=True,
         )
+        self.export()
         return self
 
+    def export(self) -> tuple[RatingPredictor, np.ndarray, np.ndarray]:
+        """The shared weights, and one ``[bias, gmf..., mlp...]`` vector per user and per item."""
+        get = self.model.get_layer
+        dense = [get(f"mlp_{depth}").get_weights() for depth in range(len(self.hidden))]
+        out_kernel, out_bias = get("prediction").get_weights()
+        self.predictor = RatingPredictor(
+            mean=self.mean,
+            factors=self.factors,
+            kernels=[kernel for kernel, _ in dense],
+            biases=[bias for _, bias in dense],
+            out_kernel=out_kernel,
+            out_bias=float(out_bias[0]),
+        )
+
+        def vectors(kind: str) -> np.ndarray:
+            parts = [get(f"{kind}_bias").get_weights()[0], get(f"gmf_{kind}").get_weights()[0]]
+            return np.concatenate([*parts, get(f"mlp_{kind}").get_weights()[0]], axis=1).astype(np.float32)
+
+        self.user_vectors, self.item_vectors = vectors("user"), vectors("item")
+        return self.predictor, self.user_vectors, self.item_vectors
+
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Predicted ratings, clipped to 1-5."""
-        inputs = {"user": np.asarray(users, dtype=np.int32), "item": np.asarray(items, dtype=np.int32)}
-        raw = self.model.predict(inputs, batch_size=8192, verbose=0)
-        return np.clip(np.asarray(raw, dtype=np.float32).ravel() + self.mean, 1.0, 5.0)
+        """Predicted ratings, clipped to 1-5 (NumPy forward pass over the exported weights)."""
+        users, items = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
+        return self.predictor.predict(self.user_vectors[users], self.item_vectors[items])

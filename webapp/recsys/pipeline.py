@@ -17,8 +17,10 @@ from webapp.recsys.models import (
     MostPopular,
     Recommender,
     UserKNN,
+    embedding_neighbours,
     item_cosine_similarity,
 )
+from webapp.recsys.serving import vector_to_bytes
 
 ALGORITHMS = ("neumf", "matrix_factorization", "item_knn", "user_knn", "most_popular")
 MIN_USERS, MIN_ITEMS, MIN_INTERACTIONS = 2, 2, 10
@@ -207,3 +209,58 @@ def recommendation_rows(
                     }
                 )
         yield len(users), rows
+
+
+MIN_RATINGS = 20
+
+
+def similar_book_rows(
+    embeddings: np.ndarray, interactions: Interactions, k: int = 10, min_readers: int = 5, block_size: int = 1024
+) -> list[dict[str, Any]]:
+    """Rows (book_id, rank, similar_book_id, score): each book's nearest books by embedding cosine.
+
+    Only books with at least ``min_readers`` readers get neighbours or are offered as one:
+    the embedding of a book hardly anyone touched is still mostly its random start.
+    """
+    readers = np.asarray(binarize(interactions.matrix).sum(axis=0)).ravel()
+    eligible = readers >= min_readers
+    codes = np.flatnonzero(eligible)
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(codes), block_size):
+        block = codes[start : start + block_size]
+        neighbours, scores = embedding_neighbours(embeddings, block, k, candidates=eligible)
+        for row, item in enumerate(block):
+            for rank in range(neighbours.shape[1]):
+                if not np.isfinite(scores[row, rank]) or scores[row, rank] <= 0:
+                    break
+                rows.append(
+                    {
+                        "book_id": int(interactions.item_ids[item]),
+                        "rank": rank + 1,
+                        "similar_book_id": int(interactions.item_ids[neighbours[row, rank]]),
+                        "score": float(scores[row, rank]),
+                    }
+                )
+    return rows
+
+
+def rating_triples(events: pd.DataFrame, interactions: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The explicit ratings as (user code, item code, stars), in the interactions' codes."""
+    ratings = events[(events["kind"] == "rating") & (events["rating"] >= 1)]
+    users = interactions.user_codes(ratings["user_id"].to_numpy())
+    items = interactions.item_codes(ratings["item_id"].to_numpy())
+    known = (users >= 0) & (items >= 0)
+    return users[known], items[known], ratings["rating"].to_numpy(np.float32)[known]
+
+
+def make_rating_model(seed: int = 42, progress: Callable[[dict], None] | None = None):
+    """The rating model with the project's defaults for ``flask train-recs``."""
+    from webapp.recsys.neural import NCFRating
+
+    return NCFRating(epochs=20, batch_size=1024, learning_rate=0.002, patience=2, seed=seed, progress=progress)
+
+
+def rating_factor_rows(vectors: np.ndarray, codes: np.ndarray, ids: np.ndarray, key: str) -> Iterator[dict[str, Any]]:
+    """Database rows {key: id, "vector": bytes} for the given codes."""
+    for code in np.unique(codes):
+        yield {key: int(ids[code]), "vector": vector_to_bytes(vectors[code])}

@@ -1,8 +1,9 @@
 """Reading readers' activity for the recommender, and the cache of recommendations.
 
-The cache swap is atomic: a run's recommendations are written while the run is inactive
-(the site does not read them), then one transaction makes it the active run. A failed or
-interrupted run never becomes active, so readers keep the previous recommendations.
+The cache swap is atomic: a run's recommendations, similar books and rating-model
+vectors are written while the run is inactive (the site does not read them), then one
+transaction makes it the active run. A failed or interrupted run never becomes active,
+so readers keep the previous recommendations.
 """
 
 from __future__ import annotations
@@ -17,22 +18,28 @@ from sqlalchemy import delete, func, insert, literal, select, union_all, update
 from webapp.extensions import db
 from webapp.models import (
     Book,
+    BookFactors,
     BookView,
     Category,
     Favourite,
     Loan,
+    ModelArtifact,
     ModelRun,
     Order,
     OrderItem,
     Rating,
+    ReaderFactors,
     Recommendation,
     Review,
+    SimilarBook,
 )
 from webapp.models.base import utcnow
 from webapp.models.recs import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED
 from webapp.models.shop import ORDER_CANCELLED
+from webapp.recsys.serving import RatingPredictor, vector_from_bytes
 
 EPOCH = pd.Timestamp("1970-01-01")
+RATING_ARTIFACT = "rating_model"
 
 
 def load_events() -> pd.DataFrame:
@@ -71,13 +78,39 @@ def start_run(algorithm: str, parameters: dict) -> ModelRun:
     return run
 
 
-def store_recommendations(run_id: int, rows: Iterable[dict]) -> int:
-    """Insert a chunk of recommendations for an inactive run; returns how many."""
+RUN_TABLES = (Recommendation, SimilarBook, ReaderFactors, BookFactors, ModelArtifact)
+
+
+def store_run_rows(table: type, run_id: int, rows: Iterable[dict]) -> int:
+    """Insert a chunk of rows of ``table`` (one of RUN_TABLES) for an inactive run; returns how many."""
     rows = list(rows)
     if rows:
-        db.session.execute(insert(Recommendation.__table__), [{**row, "model_run_id": run_id} for row in rows])
+        db.session.execute(insert(table.__table__), [{**row, "model_run_id": run_id} for row in rows])
         db.session.commit()
     return len(rows)
+
+
+def store_recommendations(run_id: int, rows: Iterable[dict]) -> int:
+    """Insert a chunk of recommendations for an inactive run; returns how many."""
+    return store_run_rows(Recommendation, run_id, rows)
+
+
+def store_similar_books(run_id: int, rows: Iterable[dict], chunk: int = 5000) -> int:
+    """Insert the run's similar-book rows in chunks; returns how many."""
+    rows = list(rows)
+    return sum(store_run_rows(SimilarBook, run_id, rows[i : i + chunk]) for i in range(0, len(rows), chunk))
+
+
+def store_rating_model(
+    run_id: int, weights: bytes, reader_rows: Iterable[dict], book_rows: Iterable[dict], chunk: int = 5000
+) -> int:
+    """Insert the run's rating model: shared weights and one vector per reader and book; returns vectors stored."""
+    store_run_rows(ModelArtifact, run_id, [{"name": RATING_ARTIFACT, "data": weights}])
+    stored = 0
+    for table, rows in ((ReaderFactors, list(reader_rows)), (BookFactors, list(book_rows))):
+        for start in range(0, len(rows), chunk):
+            stored += store_run_rows(table, run_id, rows[start : start + chunk])
+    return stored
 
 
 def activate_run(run_id: int, **details) -> None:
@@ -89,14 +122,16 @@ def activate_run(run_id: int, **details) -> None:
         .values(is_active=True, status=RUN_SUCCEEDED, finished_at=utcnow(), **details)
     )
     db.session.commit()
-    db.session.execute(delete(Recommendation).where(Recommendation.model_run_id != run_id))
+    for table in RUN_TABLES:
+        db.session.execute(delete(table).where(table.model_run_id != run_id))
     db.session.commit()
 
 
 def fail_run(run_id: int, reason: str) -> None:
     """Mark a run failed with ``reason`` and delete the rows it had written; the active run is untouched."""
     db.session.rollback()
-    db.session.execute(delete(Recommendation).where(Recommendation.model_run_id == run_id))
+    for table in RUN_TABLES:
+        db.session.execute(delete(table).where(table.model_run_id == run_id))
     db.session.execute(
         update(ModelRun)
         .where(ModelRun.id == run_id)
@@ -235,3 +270,54 @@ def also_liked(book_id: int, limit: int = 6, min_stars: int = 4, candidates: int
     )[:limit]
     books = {b.id: b for b in db.session.scalars(select(Book).where(Book.id.in_([o for o, _ in scored])))}
     return [(books[other], score) for other, score in scored if other in books]
+
+
+def similar_books(book_id: int, limit: int = 6) -> list[tuple[Book, float]]:
+    """Books whose trained embeddings are closest to this one's, from the active run."""
+    stmt = (
+        select(Book, SimilarBook.score)
+        .join(SimilarBook, SimilarBook.similar_book_id == Book.id)
+        .join(ModelRun, ModelRun.id == SimilarBook.model_run_id)
+        .where(SimilarBook.book_id == book_id, ModelRun.is_active.is_(True))
+        .order_by(SimilarBook.rank)
+        .limit(limit)
+    )
+    return [(book, score) for book, score in db.session.execute(stmt)]
+
+
+_predictors: dict[int, RatingPredictor] = {}
+
+
+def _rating_predictor(run_id: int) -> RatingPredictor | None:
+    """The active run's shared rating weights, read once per process."""
+    if run_id not in _predictors:
+        data = db.session.scalar(
+            select(ModelArtifact.data).where(
+                ModelArtifact.model_run_id == run_id, ModelArtifact.name == RATING_ARTIFACT
+            )
+        )
+        if data is None:
+            return None
+        _predictors.clear()
+        _predictors[run_id] = RatingPredictor.from_bytes(data)
+    return _predictors[run_id]
+
+
+def predicted_rating(user_id: int, book_id: int) -> float | None:
+    """The stars the active run's rating model expects this reader to give this book.
+
+    None when there is no trained rating model, or the reader or the book had no ratings
+    when it was trained.
+    """
+    row = db.session.execute(
+        select(ModelRun.id, ReaderFactors.vector, BookFactors.vector)
+        .join(ReaderFactors, ReaderFactors.model_run_id == ModelRun.id)
+        .join(BookFactors, BookFactors.model_run_id == ModelRun.id)
+        .where(ModelRun.is_active.is_(True), ReaderFactors.user_id == user_id, BookFactors.book_id == book_id)
+    ).first()
+    if row is None:
+        return None
+    predictor = _rating_predictor(row[0])
+    if predictor is None:
+        return None
+    return float(predictor.predict(vector_from_bytes(row[1]), vector_from_bytes(row[2]))[0])

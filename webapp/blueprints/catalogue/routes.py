@@ -86,6 +86,7 @@ def book_detail(book_id: int):
         "reviews": catalogue_service.reviews_page(book.id, _page()),
         "availability": catalogue_service.availability(book),
         "also_liked": recs_service.also_liked(book.id, limit=6),
+        "similar_books": recs_service.similar_books(book.id, limit=6),
         "rating_form": RatingForm(),
         "review_form": ReviewForm(),
         "action_form": ActionForm(),
@@ -94,6 +95,8 @@ def book_detail(book_id: int):
     }
     if user_id and context["my_rating"]:
         context["rating_form"].stars.data = context["my_rating"]
+    elif user_id:
+        context["predicted_rating"] = recs_service.predicted_rating(user_id, book.id)
     return render_template("catalogue/book.html", **context)
 
 
