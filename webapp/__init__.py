@@ -30,7 +30,7 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "athenaeum.sqlite")
     _check_secret_key(app)
 
-    from webapp.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+    from webapp.extensions import bootstrap, cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
@@ -38,6 +38,7 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     bootstrap.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     _configure_login(app)
     with app.app_context():
         _configure_sqlite(db.engine)

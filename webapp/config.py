@@ -39,6 +39,13 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 
+    # Pages anonymous visitors see (home, lists, search, book pages) are cached this many
+    # seconds; logged-in readers always get fresh pages. The default cache lives in each
+    # worker process; CACHE_TYPE picks another Flask-Caching backend.
+    CACHE_TYPE = os.environ.get("CACHE_TYPE", "SimpleCache")
+    CACHE_THRESHOLD = 2000
+    ANONYMOUS_PAGE_SECONDS = _int_env("ANONYMOUS_PAGE_SECONDS", 30)
+
     SESSION_COOKIE_HTTPONLY = True
     # Secure cookies whenever the site is served over HTTPS (always in production).
     SESSION_COOKIE_SECURE = PRODUCTION or os.environ.get("HTTPS", "").lower() in ("1", "true", "yes")
@@ -73,3 +80,4 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     WTF_CSRF_ENABLED = False
     PRODUCTION = False
+    ANONYMOUS_PAGE_SECONDS = 0

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from webapp.blueprints.catalogue import bp
 from webapp.blueprints.catalogue.forms import ActionForm, RatingForm, ReviewForm
+from webapp.page_cache import cached_for_anonymous
 from webapp.services import activity
 from webapp.services import catalogue as catalogue_service
 from webapp.services import recommendations as recs_service
@@ -24,6 +25,10 @@ def _sort() -> str:
 @bp.route("/books")
 def book_list():
     """All books, or the ones matching ``q``; sorted and paginated."""
+    return cached_for_anonymous(_render_book_list)
+
+
+def _render_book_list() -> str:
     query = (request.args.get("q") or "")[: catalogue_service.MAX_QUERY_LENGTH]
     sort = _sort()
     stmt = catalogue_service.book_query(query=query, sort=sort)
@@ -41,6 +46,10 @@ def book_list():
 @bp.route("/categories/<slug>")
 def category(slug: str):
     """The books of one category."""
+    return cached_for_anonymous(lambda: _render_category(slug))
+
+
+def _render_category(slug: str) -> str:
     try:
         found = catalogue_service.category_by_slug(slug)
     except NotFound:
@@ -62,12 +71,14 @@ def category(slug: str):
 @bp.route("/hot")
 def hot():
     """What readers are into now."""
-    return render_template(
-        "catalogue/hot.html",
-        books=catalogue_service.hot_books(limit=30),
-        weights=catalogue_service.HOT_WEIGHTS,
-        half_life=catalogue_service.HOT_HALF_LIFE_DAYS,
-        window=catalogue_service.HOT_WINDOW_DAYS,
+    return cached_for_anonymous(
+        lambda: render_template(
+            "catalogue/hot.html",
+            books=catalogue_service.hot_books(limit=30),
+            weights=catalogue_service.HOT_WEIGHTS,
+            half_life=catalogue_service.HOT_HALF_LIFE_DAYS,
+            window=catalogue_service.HOT_WINDOW_DAYS,
+        )
     )
 
 
@@ -80,6 +91,10 @@ def book_detail(book_id: int):
         abort(404, description="There is no such book.")
     user_id = current_user.id if current_user.is_authenticated else None
     catalogue_service.record_view(book.id, user_id)
+    return cached_for_anonymous(lambda: _render_book_page(book, user_id))
+
+
+def _render_book_page(book, user_id: int | None) -> str:
     context = {
         "book": book,
         "summary": catalogue_service.rating_summary(book.id),

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from webapp.blueprints.main import bp
 from webapp.extensions import db
+from webapp.page_cache import cached_for_anonymous
 from webapp.services import catalogue as catalogue_service
 from webapp.services import recommendations as recs_service
 
@@ -13,6 +14,10 @@ from webapp.services import recommendations as recs_service
 @bp.route("/")
 def index():
     """Home page: the categories and the books readers are into."""
+    return cached_for_anonymous(_render_home)
+
+
+def _render_home() -> str:
     recommended = recs_service.recommendations_for(current_user.id, limit=6) if current_user.is_authenticated else []
     return render_template(
         "main/index.html",

@@ -1,0 +1,70 @@
+"""Anonymous visitors' pages are cached for a few seconds; readers always see fresh pages."""
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import create_user, log_in, make_book
+from webapp.extensions import cache, db
+from webapp.models import Book, BookView
+
+
+@pytest.fixture()
+def cache_on(app, monkeypatch):
+    """Anonymous pages cached for 30 s, as the site runs (the test config turns it off)."""
+    monkeypatch.setitem(app.config, "ANONYMOUS_PAGE_SECONDS", 30)
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _rename(book, title):
+    book.title = title
+    db.session.commit()
+
+
+@pytest.mark.parametrize("path", ["/", "/books", "/books?sort=title", "/categories/science-fiction", "/hot", "BOOK"])
+def test_anonymous_pages_are_reused_and_readers_see_the_change(app, client, cache_on, path):
+    book = make_book("Dune")
+    path = f"/books/{book.id}" if path == "BOOK" else path
+    create_user("alice")
+    with app.test_client() as other_visitor:
+        assert "Dune" in other_visitor.get(path).get_data(as_text=True)
+    _rename(book, "Children of Dune")
+    anonymous = client.get(path).get_data(as_text=True)
+    assert "Dune" in anonymous and "Children of Dune" not in anonymous  # the cached copy
+    log_in(client, "alice")
+    assert "Children of Dune" in client.get(path).get_data(as_text=True)
+
+
+def test_query_strings_in_any_order_share_one_entry_and_different_ones_do_not(app, client, cache_on):
+    make_book("Dune")
+    client.get("/books?q=dune&sort=title")
+    _rename(db.session.scalar(select(Book)), "Dune Messiah")
+    assert "Dune Messiah" not in client.get("/books?sort=title&q=dune").get_data(as_text=True)
+    assert "Dune Messiah" in client.get("/books?q=dune&sort=rating").get_data(as_text=True)
+
+
+def test_cached_book_pages_still_count_every_view(app, client, cache_on):
+    book = make_book("Dune")
+    for _ in range(3):
+        assert client.get(f"/books/{book.id}").status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(BookView)) == 3
+
+
+def test_anonymous_pages_carry_no_csrf_token_and_set_no_cookie(app, client, cache_on):
+    book = make_book("Dune")
+    for path in ("/", "/books", f"/books/{book.id}", "/hot"):
+        response = client.get(path)
+        assert "csrf_token" not in response.get_data(as_text=True), path
+        assert "Set-Cookie" not in response.headers, path
+    borrow = client.get(f"/books/{book.id}").get_data(as_text=True)
+    assert f'href="/auth/login?next=/books/{book.id}">Borrow</a>' in borrow
+
+
+def test_a_page_with_a_message_for_one_visitor_is_not_cached(app, client, cache_on):
+    make_book("Dune")
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "A message only for you")]
+    assert "A message only for you" in client.get("/").get_data(as_text=True)
+    with app.test_client() as other_visitor:
+        assert "A message only for you" not in other_visitor.get("/").get_data(as_text=True)
