@@ -45,6 +45,8 @@ class Config:
     CACHE_TYPE = os.environ.get("CACHE_TYPE", "SimpleCache")
     CACHE_THRESHOLD = 2000
     ANONYMOUS_PAGE_SECONDS = _int_env("ANONYMOUS_PAGE_SECONDS", 30)
+    # Book-page views are written in batches at most this many seconds late (0: at once).
+    VIEW_FLUSH_SECONDS = _int_env("VIEW_FLUSH_SECONDS", 1)
 
     SESSION_COOKIE_HTTPONLY = True
     # Secure cookies whenever the site is served over HTTPS (always in production).
@@ -81,3 +83,4 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     PRODUCTION = False
     ANONYMOUS_PAGE_SECONDS = 0
+    VIEW_FLUSH_SECONDS = 0

@@ -2,14 +2,20 @@
 
 Most traffic to a catalogue is anonymous and sees the same HTML, so home, the book
 lists, search results and book pages are kept for ``ANONYMOUS_PAGE_SECONDS`` (30 s by
-default) per URL. A page is never cached or served from the cache for a logged-in
-reader, or while the visitor has a flash message waiting (it would be shown to everyone
-else). Anonymous pages hold no CSRF token (their only action, "Borrow", is a link to the
-login page), so a cached page carries nothing that belongs to one visitor.
+default) per URL. When a copy expires, the first visitor to ask re-renders it while the
+others still get the old copy (at most twice as old), and when there is no copy the
+others wait for that first one: a busy page is never rendered by every thread at once.
+
+A page is never cached or served from the cache for a logged-in reader, or while the
+visitor has a flash message waiting (it would be shown to everyone else). Anonymous
+pages hold no CSRF token (their only action, "Borrow", is a link to the login page), so
+a cached page carries nothing that belongs to one visitor.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -24,14 +30,50 @@ def _key() -> str:
     return f"page:{request.path}?{urlencode(arguments)}"
 
 
+_rendering: dict[str, threading.Event] = {}
+_rendering_lock = threading.Lock()
+
+
+def _claim_render(key: str) -> threading.Event | None:
+    """An event for the one thread of this process that should render ``key`` now; None for the others."""
+    with _rendering_lock:
+        if key in _rendering:
+            return None
+        _rendering[key] = threading.Event()
+        return _rendering[key]
+
+
+def _render_and_store(key: str, render: Callable[[], str], seconds: int, claim: threading.Event | None) -> str:
+    try:
+        html = render()
+        cache.set(key, (html, time.time() + seconds), timeout=2 * seconds)
+        return html
+    finally:
+        if claim is not None:
+            with _rendering_lock:
+                _rendering.pop(key, None)
+            claim.set()
+
+
 def cached_for_anonymous(render: Callable[[], str]) -> str:
     """The HTML ``render`` makes; for anonymous visitors, reused for a few seconds per URL."""
     seconds = current_app.config.get("ANONYMOUS_PAGE_SECONDS", 0)
     if not seconds or current_user.is_authenticated or session.get("_flashes"):
         return render()
     key = _key()
-    html = cache.get(key)
-    if html is None:
-        html = render()
-        cache.set(key, html, timeout=seconds)
-    return html
+    entry = cache.get(key)
+    if entry is not None:
+        html, fresh_until = entry
+        if time.time() < fresh_until:
+            return html
+        claim = _claim_render(key)
+        return html if claim is None else _render_and_store(key, render, seconds, claim)
+    claim = _claim_render(key)
+    if claim is None:  # another thread is rendering it: wait for its copy rather than render it again
+        with _rendering_lock:
+            pending = _rendering.get(key)
+        if pending is not None and pending.wait(timeout=10):
+            entry = cache.get(key)
+            if entry is not None:
+                return entry[0]
+    return _render_and_store(key, render, seconds, claim)

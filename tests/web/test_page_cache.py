@@ -1,9 +1,13 @@
 """Anonymous visitors' pages are cached for a few seconds; readers always see fresh pages."""
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import create_user, log_in, make_book
+from webapp import page_cache
 from webapp.extensions import cache, db
 from webapp.models import Book, BookView
 
@@ -68,3 +72,45 @@ def test_a_page_with_a_message_for_one_visitor_is_not_cached(app, client, cache_
     assert "A message only for you" in client.get("/").get_data(as_text=True)
     with app.test_client() as other_visitor:
         assert "A message only for you" not in other_visitor.get("/").get_data(as_text=True)
+
+
+def test_an_expired_page_is_served_stale_while_another_request_renders_it(app, client, cache_on, monkeypatch):
+    book = make_book("Dune")
+    client.get("/books")
+    _rename(book, "Dune Messiah")
+    clock = time.time() + 31  # the copy is no longer fresh ...
+    monkeypatch.setattr(page_cache.time, "time", lambda: clock)
+    claim = page_cache._claim_render("page:/books?")  # ... and another thread is re-rendering it
+    assert claim is not None
+    assert "Dune Messiah" not in client.get("/books").get_data(as_text=True)
+    page_cache._rendering.clear()
+    assert "Dune Messiah" in client.get("/books").get_data(as_text=True)  # this request re-renders
+
+
+def test_without_a_copy_other_requests_wait_for_the_one_rendering_it(app, cache_on):
+    make_book("Dune")
+    renders = []
+    started, release = threading.Event(), threading.Event()
+
+    def slow_render():
+        renders.append(1)
+        started.set()
+        release.wait(5)
+        return "the page"
+
+    def visit(results):
+        with app.test_request_context("/books"):
+            results.append(page_cache.cached_for_anonymous(slow_render))
+
+    results = []
+    first = threading.Thread(target=visit, args=(results,))
+    first.start()
+    started.wait(5)
+    others = [threading.Thread(target=visit, args=(results,)) for _ in range(3)]
+    for thread in others:
+        thread.start()
+    release.set()
+    for thread in [first, *others]:
+        thread.join(10)
+    assert results == ["the page"] * 4
+    assert len(renders) == 1

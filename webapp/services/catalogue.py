@@ -168,10 +168,9 @@ def availability(book: Book) -> Availability:
     return Availability(book.copies_available, book.copies_total, queue or 0, next_due)
 
 
-def record_view(book_id: int, user_id: int | None) -> None:
-    """Count a visit of the book page."""
-    db.session.add(BookView(book_id=book_id, user_id=user_id))
-    db.session.commit()
+def book_exists(book_id: int) -> bool:
+    """True when the catalogue has this book (one primary-key lookup)."""
+    return db.session.scalar(select(Book.id).where(Book.id == book_id)) is not None
 
 
 # --- Hot books -------------------------------------------------------------

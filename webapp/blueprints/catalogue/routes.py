@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from webapp.blueprints.catalogue import bp
 from webapp.blueprints.catalogue.forms import ActionForm, RatingForm, ReviewForm
 from webapp.page_cache import cached_for_anonymous
-from webapp.services import activity
+from webapp.services import activity, book_views
 from webapp.services import catalogue as catalogue_service
 from webapp.services import recommendations as recs_service
 from webapp.services.errors import NotFound, ServiceError
@@ -85,13 +85,12 @@ def hot():
 @bp.route("/books/<int:book_id>")
 def book_detail(book_id: int):
     """A book: metadata, ratings, reviews, availability and the reader's actions."""
+    user_id = current_user.id if current_user.is_authenticated else None
     try:
-        book = catalogue_service.get_book(book_id)
+        book_views.record_view(book_id, user_id)
     except NotFound:
         abort(404, description="There is no such book.")
-    user_id = current_user.id if current_user.is_authenticated else None
-    catalogue_service.record_view(book.id, user_id)
-    return cached_for_anonymous(lambda: _render_book_page(book, user_id))
+    return cached_for_anonymous(lambda: _render_book_page(catalogue_service.get_book(book_id), user_id))
 
 
 def _render_book_page(book, user_id: int | None) -> str:
@@ -132,7 +131,7 @@ def rate(book_id: int):
     form = RatingForm()
     if not form.validate_on_submit():
         flash(_first_error(form), "danger")
-        return _back_to_book(book_id) if _book_exists(book_id) else abort(404)
+        return _back_to_book(book_id) if catalogue_service.book_exists(book_id) else abort(404)
     try:
         activity.rate(current_user.id, book_id, form.stars.data)
     except NotFound:
@@ -160,7 +159,7 @@ def add_review(book_id: int):
     form = ReviewForm()
     if not form.validate_on_submit():
         flash(_first_error(form), "danger")
-        return _back_to_book(book_id) if _book_exists(book_id) else abort(404)
+        return _back_to_book(book_id) if catalogue_service.book_exists(book_id) else abort(404)
     try:
         activity.add_review(current_user.id, book_id, form.body.data)
     except NotFound:
@@ -200,11 +199,3 @@ def delete_review(review_id: int):
         abort(404, description="There is no such review of yours.")
     flash("Your review is deleted.", "success")
     return _back_to_book(book_id)
-
-
-def _book_exists(book_id: int) -> bool:
-    try:
-        catalogue_service.get_book(book_id)
-    except NotFound:
-        return False
-    return True
