@@ -63,14 +63,15 @@ GRIDS = {
         [
             {
                 "factors": f,
-                "mlp_layers": (64, 32, 16),
+                "mlp_layers": (2 * f, f, f // 2),
                 "epochs": 30,
                 "batch_size": 1024,
-                "learning_rate": lr,
-                "negatives": 4,
+                "learning_rate": 0.001,
+                "negatives": negatives,
+                "l2": l2,
                 "patience": 4,
             }
-            for f, lr in ((32, 0.001), (64, 0.001), (16, 0.002))
+            for f, negatives, l2 in ((32, 8, 0.0), (32, 4, 0.0), (32, 8, 1e-6), (16, 8, 0.0))
         ],
     ),
 }
