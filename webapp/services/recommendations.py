@@ -81,11 +81,12 @@ def start_run(algorithm: str, parameters: dict) -> ModelRun:
 RUN_TABLES = (Recommendation, SimilarBook, ReaderFactors, BookFactors, ModelArtifact)
 
 
-def store_run_rows(table: type, run_id: int, rows: Iterable[dict]) -> int:
-    """Insert a chunk of rows of ``table`` (one of RUN_TABLES) for an inactive run; returns how many."""
+def store_run_rows(table: type, run_id: int, rows: Iterable[dict], chunk: int = 5000) -> int:
+    """Insert rows of ``table`` (one of RUN_TABLES) for an inactive run, ``chunk`` per INSERT; returns how many."""
     rows = list(rows)
-    if rows:
-        db.session.execute(insert(table.__table__), [{**row, "model_run_id": run_id} for row in rows])
+    for start in range(0, len(rows), chunk):
+        batch = rows[start : start + chunk]
+        db.session.execute(insert(table.__table__), [{**row, "model_run_id": run_id} for row in batch])
         db.session.commit()
     return len(rows)
 
@@ -95,22 +96,15 @@ def store_recommendations(run_id: int, rows: Iterable[dict]) -> int:
     return store_run_rows(Recommendation, run_id, rows)
 
 
-def store_similar_books(run_id: int, rows: Iterable[dict], chunk: int = 5000) -> int:
-    """Insert the run's similar-book rows in chunks; returns how many."""
-    rows = list(rows)
-    return sum(store_run_rows(SimilarBook, run_id, rows[i : i + chunk]) for i in range(0, len(rows), chunk))
+def store_similar_books(run_id: int, rows: Iterable[dict]) -> int:
+    """Insert the run's similar-book rows; returns how many."""
+    return store_run_rows(SimilarBook, run_id, rows)
 
 
-def store_rating_model(
-    run_id: int, weights: bytes, reader_rows: Iterable[dict], book_rows: Iterable[dict], chunk: int = 5000
-) -> int:
+def store_rating_model(run_id: int, weights: bytes, reader_rows: Iterable[dict], book_rows: Iterable[dict]) -> int:
     """Insert the run's rating model: shared weights and one vector per reader and book; returns vectors stored."""
     store_run_rows(ModelArtifact, run_id, [{"name": RATING_ARTIFACT, "data": weights}])
-    stored = 0
-    for table, rows in ((ReaderFactors, list(reader_rows)), (BookFactors, list(book_rows))):
-        for start in range(0, len(rows), chunk):
-            stored += store_run_rows(table, run_id, rows[start : start + chunk])
-    return stored
+    return store_run_rows(ReaderFactors, run_id, reader_rows) + store_run_rows(BookFactors, run_id, book_rows)
 
 
 def activate_run(run_id: int, **details) -> None:
