@@ -240,7 +240,7 @@ class NCFRating:
     over the GMF vector (element-wise product of user and item embeddings) and the last
     layer of an MLP over the concatenated user and item embeddings. Trained with mean
     squared error and early stopping on a held-out slice of the training ratings; clipped
-    to 1-5. :meth:`weights` exports everything :class:`RatingPredictor` needs to predict
+    to 1-5. :meth:`export` gives everything :class:`RatingPredictor` needs to predict
     with NumPy alone.
     """
 
@@ -345,11 +345,11 @@ class NCFRating:
             callbacks=callbacks,
             shuffle=True,
         )
-        self.export()
+        self._read_weights()
         return self
 
-    def export(self) -> tuple[RatingPredictor, np.ndarray, np.ndarray]:
-        """The shared weights, and one ``[bias, gmf..., mlp...]`` vector per user and per item."""
+    def _read_weights(self) -> None:
+        """Copy the trained weights out of Keras, in the form :class:`RatingPredictor` uses."""
         get = self.model.get_layer
         dense = [get(f"mlp_{depth}").get_weights() for depth in range(len(self.hidden))]
         out_kernel, out_bias = get("prediction").get_weights()
@@ -367,6 +367,9 @@ class NCFRating:
             return np.concatenate([*parts, get(f"mlp_{kind}").get_weights()[0]], axis=1).astype(np.float32)
 
         self.user_vectors, self.item_vectors = vectors("user"), vectors("item")
+
+    def export(self) -> tuple[RatingPredictor, np.ndarray, np.ndarray]:
+        """The shared weights, and one ``[bias, gmf..., mlp...]`` vector per user and per item."""
         return self.predictor, self.user_vectors, self.item_vectors
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
