@@ -34,25 +34,25 @@ _rendering: dict[str, threading.Event] = {}
 _rendering_lock = threading.Lock()
 
 
-def _claim_render(key: str) -> threading.Event | None:
-    """An event for the one thread of this process that should render ``key`` now; None for the others."""
+def _claim_render(key: str) -> tuple[threading.Event, bool]:
+    """The event set once ``key`` is rendered, and whether this thread is the one of its process to render it."""
     with _rendering_lock:
         if key in _rendering:
-            return None
-        _rendering[key] = threading.Event()
-        return _rendering[key]
+            return _rendering[key], False
+        done = _rendering[key] = threading.Event()
+        return done, True
 
 
-def _render_and_store(key: str, render: Callable[[], str], seconds: int, claim: threading.Event | None) -> str:
+def _render_and_store(key: str, render: Callable[[], str], seconds: int, done: threading.Event | None) -> str:
     try:
         html = render()
         cache.set(key, (html, time.time() + seconds), timeout=2 * seconds)
         return html
     finally:
-        if claim is not None:
+        if done is not None:
             with _rendering_lock:
                 _rendering.pop(key, None)
-            claim.set()
+            done.set()
 
 
 def cached_for_anonymous(render: Callable[[], str]) -> str:
@@ -66,14 +66,12 @@ def cached_for_anonymous(render: Callable[[], str]) -> str:
         html, fresh_until = entry
         if time.time() < fresh_until:
             return html
-        claim = _claim_render(key)
-        return html if claim is None else _render_and_store(key, render, seconds, claim)
-    claim = _claim_render(key)
-    if claim is None:  # another thread is rendering it: wait for its copy rather than render it again
-        with _rendering_lock:
-            pending = _rendering.get(key)
-        if pending is not None and pending.wait(timeout=10):
-            entry = cache.get(key)
-            if entry is not None:
-                return entry[0]
-    return _render_and_store(key, render, seconds, claim)
+        done, mine = _claim_render(key)
+        return _render_and_store(key, render, seconds, done) if mine else html
+    done, mine = _claim_render(key)
+    if mine:
+        return _render_and_store(key, render, seconds, done)
+    # Another thread is rendering it: wait for its copy rather than render it again.
+    if done.wait(timeout=10) and (entry := cache.get(key)) is not None:
+        return entry[0]
+    return _render_and_store(key, render, seconds, None)

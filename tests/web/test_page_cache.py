@@ -80,8 +80,8 @@ def test_an_expired_page_is_served_stale_while_another_request_renders_it(app, c
     _rename(book, "Dune Messiah")
     clock = time.time() + 31  # the copy is no longer fresh ...
     monkeypatch.setattr(page_cache.time, "time", lambda: clock)
-    claim = page_cache._claim_render("page:/books?")  # ... and another thread is re-rendering it
-    assert claim is not None
+    _done, claimed = page_cache._claim_render("page:/books?")  # ... and another thread is re-rendering it
+    assert claimed
     assert "Dune Messiah" not in client.get("/books").get_data(as_text=True)
     page_cache._rendering.clear()
     assert "Dune Messiah" in client.get("/books").get_data(as_text=True)  # this request re-renders
