@@ -10,6 +10,7 @@ from webapp.recsys.evaluation import (
     evaluate_ranking,
     full_ranking_ranks,
     hit_rate_and_ndcg,
+    holdout_sample,
     leave_one_out,
     mae,
     rank_of_target,
@@ -82,6 +83,16 @@ def test_leave_one_out_without_times_is_seeded():
     again = leave_one_out(matrix, seed=7)
     assert first.test_items.tolist() == again.test_items.tolist()
     assert first.train.nnz == matrix.nnz - len(first.test_users)
+
+
+def test_holdout_sample_keeps_everyone_elses_interactions():
+    matrix = sp.random(50, 30, density=0.3, format="csr", random_state=4)
+    matrix.data[:] = 1.0
+    split = holdout_sample(matrix, max_users=10, seed=2)
+    assert len(split.test_users) == 10
+    assert split.train.nnz == matrix.nnz - 10
+    held = matrix - split.train
+    assert sorted(zip(*held.nonzero())) == sorted(zip(split.test_users.tolist(), split.test_items.tolist()))
 
 
 def test_evaluate_ranking_of_a_perfect_scorer():

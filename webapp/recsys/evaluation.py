@@ -172,6 +172,24 @@ def subsample_split(split: LeaveOneOutSplit, max_users: int | None, seed: int = 
     return LeaveOneOutSplit(split.train, split.test_users[chosen], split.test_items[chosen])
 
 
+def holdout_sample(
+    matrix: sp.csr_matrix, max_users: int, seed: int = 42, min_interactions: int = 2
+) -> LeaveOneOutSplit:
+    """One random interaction held out for at most ``max_users`` users; every other user keeps all of theirs.
+
+    Unlike :func:`subsample_split` of a :func:`leave_one_out`, the training matrix lacks only
+    the held-out interactions of the users that are evaluated, so a validation hold-out
+    for early stopping costs a model little of its training data.
+    """
+    split = subsample_split(leave_one_out(matrix, seed=seed, min_interactions=min_interactions), max_users, seed)
+    held = sp.csr_matrix(
+        (np.ones(len(split.test_users), dtype=bool), (split.test_users, split.test_items)), shape=matrix.shape
+    )
+    train = sp.csr_matrix(matrix - matrix.multiply(held))
+    train.eliminate_zeros()
+    return LeaveOneOutSplit(train=train, test_users=split.test_users, test_items=split.test_items)
+
+
 def split_interactions(interactions: Interactions, seed: int = 42) -> LeaveOneOutSplit:
     """Leave-one-out on an :class:`Interactions`, holding out each reader's latest event."""
     return leave_one_out(interactions.matrix, interactions.last_seen, seed=seed)

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from webapp.recsys.data import binarize
-from webapp.recsys.evaluation import full_ranking_ranks, hit_rate_and_ndcg, leave_one_out, subsample_split
+from webapp.recsys.evaluation import full_ranking_ranks, hit_rate_and_ndcg, holdout_sample
 from webapp.recsys.models import Recommender, embedding_neighbours, sample_negatives
 from webapp.recsys.serving import RatingPredictor
 
@@ -48,7 +48,8 @@ class NeuMF(Recommender):
     through dense ReLU layers of sizes ``mlp_layers[1:]``. The GMF vector and the last MLP
     layer are concatenated into one sigmoid output, trained with binary cross-entropy on
     the observed interactions and ``negatives`` sampled unobserved items per positive.
-    Early stopping watches HR@10 on one held-out interaction per validation user.
+    Early stopping watches HR@10 on one random held-out interaction of each of at most
+    ``validation_users`` users; only those interactions are kept out of training.
     """
 
     name = "neumf"
@@ -135,10 +136,11 @@ class NeuMF(Recommender):
         positives = binarize(matrix)
         validation = None
         if self.patience and self.epochs > 1:
-            split = leave_one_out(positives, seed=self.seed, min_interactions=3)
-            if len(split.test_users):
-                validation = subsample_split(split, self.validation_users, seed=self.seed)
-                positives = split.train
+            validation = holdout_sample(positives, self.validation_users, seed=self.seed, min_interactions=3)
+            if len(validation.test_users):
+                positives = validation.train
+            else:
+                validation = None
         coo = positives.tocoo()
         users, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
         seen_keys = np.sort((users * n_items + items).astype(np.int64))
