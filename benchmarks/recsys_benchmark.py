@@ -66,7 +66,7 @@ GRIDS = {
         [
             {
                 "factors": f,
-                "mlp_layers": (2 * f, f, f // 2),
+                "mlp_layers": mlp_layers,
                 "epochs": 30,
                 "batch_size": batch_size,
                 "learning_rate": 0.001,
@@ -74,7 +74,11 @@ GRIDS = {
                 "l2": 1e-6,
                 "patience": patience,
             }
-            for f, negatives, batch_size, patience in ((32, 8, 1024, 4), (64, 4, 4096, 3))
+            for f, mlp_layers, negatives, batch_size, patience in (
+                (32, (64, 32, 16), 8, 1024, 4),
+                (64, (128, 64, 32), 4, 4096, 3),
+                (64, (128, 64), 4, 4096, 3),
+            )
         ],
     ),
 }
