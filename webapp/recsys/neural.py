@@ -48,7 +48,7 @@ class NeuMF(Recommender):
     through dense ReLU layers of sizes ``mlp_layers[1:]``. The GMF vector and the last MLP
     layer are concatenated into one sigmoid output, trained with binary cross-entropy on
     the observed interactions and ``negatives`` sampled unobserved items per positive.
-    Early stopping watches HR@10 on one random held-out interaction of each of at most
+    Early stopping watches NDCG@10 on one random held-out interaction of each of at most
     ``validation_users`` users; only those interactions are kept out of training.
     """
 
@@ -145,7 +145,7 @@ class NeuMF(Recommender):
         users, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
         seen_keys = np.sort((users * n_items + items).astype(np.int64))
         self.model = self._build(tf, n_users, n_items)
-        best_hr, best_weights, waited = -1.0, None, 0
+        best_ndcg, best_weights, waited = -1.0, None, 0
         self.history = []
         for epoch in range(self.epochs):
             neg_users = np.repeat(users, self.negatives)
@@ -172,8 +172,8 @@ class NeuMF(Recommender):
                 self.progress(record)
             if validation is None:
                 continue
-            if record["val_hr@10"] > best_hr:
-                best_hr, best_weights, waited = record["val_hr@10"], self.model.get_weights(), 0
+            if record["val_ndcg@10"] > best_ndcg:
+                best_ndcg, best_weights, waited = record["val_ndcg@10"], self.model.get_weights(), 0
             else:
                 waited += 1
                 if waited >= self.patience:
