@@ -44,6 +44,9 @@ from webapp.recsys.models import ItemKNN, MatrixFactorization, MostPopular, User
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 MODELS = ("most_popular", "user_knn", "item_knn", "matrix_factorization", "neumf")
+# Models whose result depends on the random seed; each is fit with several seeds and averaged.
+SEEDED = ("matrix_factorization", "neumf")
+METRICS = ("hr@10", "ndcg@10", "sampled_hr@10", "sampled_ndcg@10")
 
 
 def neumf(**params):
@@ -120,11 +123,6 @@ def choose(name: str, validation: LeaveOneOutSplit, tune: bool) -> dict:
         if ndcg > best_ndcg:
             best, best_ndcg = params, ndcg
     return best
-
-
-# Models whose result depends on the random seed; each is fit with several seeds and averaged.
-SEEDED = ("matrix_factorization", "neumf")
-METRICS = ("hr@10", "ndcg@10", "sampled_hr@10", "sampled_ndcg@10")
 
 
 def fit_and_measure(name: str, params: dict, test: LeaveOneOutSplit, negatives: np.ndarray) -> dict:
