@@ -74,6 +74,7 @@ def test_rating_predictions_in_numpy_match_keras_and_survive_the_database_format
     np.testing.assert_allclose(model.predict(users[:300], items[:300]), keras_ratings, rtol=1e-5, atol=1e-5)
     predictor, user_vectors, item_vectors = model.export()
     assert user_vectors.shape == (30, predictor.vector_size) and item_vectors.shape == (20, predictor.vector_size)
+    np.testing.assert_array_equal(model.item_embeddings(), item_vectors[:, 1:])  # GMF and MLP parts, no bias
     restored = RatingPredictor.from_bytes(predictor.to_bytes())
     user = vector_from_bytes(vector_to_bytes(user_vectors[7]))
     item = vector_from_bytes(vector_to_bytes(item_vectors[3]))

@@ -157,14 +157,9 @@ def train_recs_command(
             click.echo(f"Rating model trained on {len(stars):,} ratings; {stored:,} reader and book vectors stored.")
         else:
             click.echo(f"Only {len(stars)} ratings: no rating model this time (need {MIN_RATINGS}).")
-        if hasattr(model, "item_embeddings"):
-            embeddings = model.item_embeddings()
-        elif trained_rating_model is not None:
-            embeddings = trained_rating_model.item_vectors[:, 1:]
-        else:
-            embeddings = None
-        if embeddings is not None:
-            similar = service.store_similar_books(run_id, similar_book_rows(embeddings, interactions))
+        embedded = model if hasattr(model, "item_embeddings") else trained_rating_model
+        if embedded is not None:
+            similar = service.store_similar_books(run_id, similar_book_rows(embedded.item_embeddings(), interactions))
             click.echo(f"Stored {similar:,} similar-book pairs.")
         timings["rating_and_similar_seconds"] = round(time.perf_counter() - stage, 2)
         timings["total_seconds"] = round(time.perf_counter() - started, 2)

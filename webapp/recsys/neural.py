@@ -40,6 +40,21 @@ def _embedding(layers, count: int, dim: int, name: str, initializer, regularizer
     )
 
 
+def _gmf_and_mlp_inputs(layers, embedding, user, item, n_users: int, n_items: int, gmf_dim: int, mlp_dim: int):
+    """NCF's two branch inputs: the GMF product of user and item embeddings, and their MLP concatenation.
+
+    The layers are named ``gmf_user``/``gmf_item``/``mlp_user``/``mlp_item``, the names the
+    models read their trained embeddings back by.
+    """
+    gmf = layers.Multiply(name="gmf")(
+        [embedding(n_users, gmf_dim, "gmf_user")(user), embedding(n_items, gmf_dim, "gmf_item")(item)]
+    )
+    mlp = layers.Concatenate(name="mlp_input")(
+        [embedding(n_users, mlp_dim, "mlp_user")(user), embedding(n_items, mlp_dim, "mlp_item")(item)]
+    )
+    return gmf, mlp
+
+
 class NeuMF(Recommender):
     """NeuMF: a GMF branch and an MLP branch over user and item embeddings, fused.
 
@@ -108,18 +123,7 @@ class NeuMF(Recommender):
         def embedding(count: int, dim: int, name: str):
             return _embedding(layers, count, dim, name, init, regularizer)
 
-        gmf = layers.Multiply(name="gmf")(
-            [
-                embedding(n_users, self.factors, "gmf_user")(user),
-                embedding(n_items, self.factors, "gmf_item")(item),
-            ]
-        )
-        mlp = layers.Concatenate(name="mlp_input")(
-            [
-                embedding(n_users, mlp_dim, "mlp_user")(user),
-                embedding(n_items, mlp_dim, "mlp_item")(item),
-            ]
-        )
+        gmf, mlp = _gmf_and_mlp_inputs(layers, embedding, user, item, n_users, n_items, self.factors, mlp_dim)
         for depth, units in enumerate(self.mlp_layers[1:]):
             mlp = layers.Dense(units, activation="relu", kernel_regularizer=regularizer, name=f"mlp_{depth}")(mlp)
         fused = layers.Concatenate(name="fused")([gmf, mlp])
@@ -301,17 +305,8 @@ class NCFRating:
         def embedding(count: int, dim: int, name: str):
             return _embedding(layers, count, dim, name, init, regularizer)
 
-        gmf = layers.Multiply(name="gmf")(
-            [
-                embedding(n_users, self.factors, "gmf_user")(user_in),
-                embedding(n_items, self.factors, "gmf_item")(item_in),
-            ]
-        )
-        hidden = layers.Concatenate(name="mlp_input")(
-            [
-                embedding(n_users, self.factors, "mlp_user")(user_in),
-                embedding(n_items, self.factors, "mlp_item")(item_in),
-            ]
+        gmf, hidden = _gmf_and_mlp_inputs(
+            layers, embedding, user_in, item_in, n_users, n_items, self.factors, self.factors
         )
         for depth, units in enumerate(self.hidden):
             hidden = layers.Dense(units, activation="relu", kernel_regularizer=regularizer, name=f"mlp_{depth}")(hidden)
@@ -373,6 +368,10 @@ class NCFRating:
     def export(self) -> tuple[RatingPredictor, np.ndarray, np.ndarray]:
         """The shared weights, and one ``[bias, gmf..., mlp...]`` vector per user and per item."""
         return self.predictor, self.user_vectors, self.item_vectors
+
+    def item_embeddings(self) -> np.ndarray:
+        """Each item's learned GMF and MLP embeddings side by side (its vector without the bias)."""
+        return self.item_vectors[:, 1:]
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted ratings, clipped to 1-5 (NumPy forward pass over the exported weights)."""
