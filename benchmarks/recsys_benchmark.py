@@ -34,6 +34,7 @@ from webapp.recsys.data import build_interactions  # noqa: E402
 from webapp.recsys.evaluation import (  # noqa: E402
     LeaveOneOutSplit,
     evaluate_ranking,
+    fit_and_evaluate,
     leave_one_out,
     mae,
     rmse,
@@ -47,6 +48,7 @@ MODELS = ("most_popular", "user_knn", "item_knn", "matrix_factorization", "neumf
 # Models whose result depends on the random seed; each is fit with several seeds and averaged.
 SEEDED = ("matrix_factorization", "neumf")
 METRICS = ("hr@10", "ndcg@10", "sampled_hr@10", "sampled_ndcg@10")
+TIMES = ("fit_seconds", "score_seconds")
 
 
 def neumf(**params):
@@ -125,16 +127,6 @@ def choose(name: str, validation: LeaveOneOutSplit, tune: bool) -> dict:
     return best
 
 
-def fit_and_measure(name: str, params: dict, test: LeaveOneOutSplit, negatives: np.ndarray) -> dict:
-    """One fit of a model on the test split's training matrix, with its metrics and times."""
-    started = time.perf_counter()
-    model = GRIDS[name][0](**params).fit(test.train)
-    fit_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    metrics = evaluate_ranking(model.score, test, k=10, negatives=negatives)
-    return {**metrics, "fit_s": fit_seconds, "score_s": time.perf_counter() - started}
-
-
 def ranking_table(datasets: list[str], models: list[str], tune: bool, max_users: int, seed: int, seeds: int) -> None:
     loaders = {"ml-100k": load_ml100k, "goodreads": load_goodreads}
     for dataset in datasets:
@@ -154,7 +146,7 @@ def ranking_table(datasets: list[str], models: list[str], tune: bool, max_users:
             runs = []
             for run_seed in [seed + n for n in range(seeds)] if name in SEEDED else [None]:
                 run_params = params if run_seed is None else {**params, "seed": run_seed}
-                runs.append(fit_and_measure(name, run_params, test, negatives))
+                runs.append(fit_and_evaluate(GRIDS[name][0](**run_params), test, negatives=negatives))
                 print(f"  {name} {run_params}: {runs[-1]}", flush=True)
             rows[name] = (runs, params)
         columns = "HR@10 | NDCG@10 | sampled HR@10 | sampled NDCG@10 | fit s | score s | seeds | parameters"
@@ -162,14 +154,15 @@ def ranking_table(datasets: list[str], models: list[str], tune: bool, max_users:
         print("|---|---|---|---|---|---|---|---|---|")
         means = {}
         for name, (runs, params) in rows.items():
-            means[name] = {key: float(np.mean([run[key] for run in runs])) for key in (*METRICS, "fit_s", "score_s")}
+            means[name] = {key: float(np.mean([run[key] for run in runs])) for key in (*METRICS, *TIMES)}
             cells = []
             for key in METRICS:
                 spread = f" ± {np.std([run[key] for run in runs], ddof=1):.4f}" if len(runs) > 1 else ""
                 cells.append(f"{means[name][key]:.4f}{spread}")
             print(
-                f"| {name} | {' | '.join(cells)} | {means[name]['fit_s']:.1f} | {means[name]['score_s']:.1f} | "
-                f"{len(runs)} | {params} |"
+                f"| {name} | {' | '.join(cells)} | "
+                + " | ".join(f"{means[name][key]:.1f}" for key in TIMES)
+                + f" | {len(runs)} | {params} |"
             )
         if "neumf" in means:
             wins = all(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from webapp.recsys.data import Interactions
-from webapp.recsys.models import mask_seen
+from webapp.recsys.models import Recommender, mask_seen
 
 
 @dataclass
@@ -149,6 +150,19 @@ def evaluate_ranking(
     if negatives is not None:
         sampled = sampled_ranks(score, split.test_users, split.test_items, negatives)
         metrics[f"sampled_hr@{k}"], metrics[f"sampled_ndcg@{k}"] = hit_rate_and_ndcg(sampled, k)
+    return metrics
+
+
+def fit_and_evaluate(
+    model: Recommender, split: LeaveOneOutSplit, k: int = 10, negatives: np.ndarray | None = None
+) -> dict[str, float]:
+    """Fit ``model`` on the split's training matrix and measure it; adds ``fit_seconds`` and ``score_seconds``."""
+    started = time.perf_counter()
+    model.fit(split.train)
+    fitted = time.perf_counter()
+    metrics = evaluate_ranking(model.score, split, k=k, negatives=negatives)
+    metrics["fit_seconds"] = round(fitted - started, 2)
+    metrics["score_seconds"] = round(time.perf_counter() - fitted, 2)
     return metrics
 
 

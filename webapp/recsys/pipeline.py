@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from webapp.recsys.data import Interactions, binarize
-from webapp.recsys.evaluation import evaluate_ranking, sampled_negatives, split_interactions, subsample_split
+from webapp.recsys.evaluation import fit_and_evaluate, sampled_negatives, split_interactions, subsample_split
 from webapp.recsys.models import (
     ItemKNN,
     MatrixFactorization,
@@ -89,12 +88,7 @@ def evaluate_algorithms(
     negatives = sampled_negatives(split.train, split.test_users, split.test_items, seed=seed)
     results: dict[str, dict[str, float]] = {}
     for algorithm in algorithms:
-        started = time.perf_counter()
-        model = make(algorithm).fit(split.train)
-        fitted = time.perf_counter()
-        metrics = evaluate_ranking(model.score, split, k=k, negatives=negatives)
-        metrics["fit_seconds"] = round(fitted - started, 2)
-        metrics["score_seconds"] = round(time.perf_counter() - fitted, 2)
+        metrics = fit_and_evaluate(make(algorithm), split, k=k, negatives=negatives)
         results[algorithm] = metrics
         if on_done is not None:
             on_done(algorithm, metrics)
