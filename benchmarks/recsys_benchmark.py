@@ -36,7 +36,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from webapp.recsys.data import build_interactions  # noqa: E402
 from webapp.recsys.evaluation import (  # noqa: E402
     LeaveOneOutSplit,
-    evaluate_ranking,
     fit_and_evaluate,
     leave_one_out,
     mae,
@@ -122,8 +121,7 @@ def choose(name: str, validation: LeaveOneOutSplit, tune: bool) -> dict:
         return grid[0]
     best, best_ndcg = grid[0], -1.0
     for params in grid:
-        model = factory(**params).fit(validation.train)
-        ndcg = evaluate_ranking(model.score, validation, k=10)["ndcg@10"]
+        ndcg = fit_and_evaluate(factory(**params), validation)["ndcg@10"]
         print(f"    validation {name} {params}: NDCG@10 {ndcg:.4f}", flush=True)
         if ndcg > best_ndcg:
             best, best_ndcg = params, ndcg

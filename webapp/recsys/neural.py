@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from webapp.recsys.data import binarize
-from webapp.recsys.evaluation import full_ranking_ranks, hit_rate_and_ndcg, holdout_sample
+from webapp.recsys.evaluation import evaluate_ranking, holdout_sample
 from webapp.recsys.models import Recommender, embedding_neighbours, sample_negatives
 from webapp.recsys.serving import RatingPredictor
 
@@ -169,8 +169,8 @@ class NeuMF(Recommender):
             record = {"epoch": epoch + 1, "loss": float(result.history["loss"][-1])}
             if validation is not None:
                 self._extract_weights()
-                ranks = full_ranking_ranks(self.score, validation.train, validation.test_users, validation.test_items)
-                record["val_hr@10"], record["val_ndcg@10"] = hit_rate_and_ndcg(ranks, 10)
+                metrics = evaluate_ranking(self.score, validation, k=10)
+                record["val_hr@10"], record["val_ndcg@10"] = metrics["hr@10"], metrics["ndcg@10"]
             self.history.append(record)
             if self.progress is not None:
                 self.progress(record)
