@@ -62,7 +62,7 @@ def neumf(**params):
 # Each model's grid; the first entry is the default used with --no-tune.
 GRIDS = {
     "most_popular": (MostPopular, [{}]),
-    "user_knn": (UserKNN, [{"neighbours": n} for n in (50, 100, 200)]),
+    "user_knn": (UserKNN, [{"neighbours": n} for n in (50, 100, 200, 400)]),
     "item_knn": (ItemKNN, [{"neighbours": n} for n in (50, 100, 200)]),
     "matrix_factorization": (
         MatrixFactorization,
@@ -78,13 +78,15 @@ GRIDS = {
                 "batch_size": batch_size,
                 "learning_rate": 0.001,
                 "negatives": negatives,
-                "l2": 1e-6,
+                "l2": l2,
                 "patience": patience,
+                "user_history": user_history,
             }
-            for f, mlp_layers, negatives, batch_size, patience in (
-                (32, (64, 32, 16), 8, 1024, 4),
-                (64, (128, 64, 32), 4, 4096, 3),
-                (64, (128, 64), 4, 4096, 3),
+            for f, mlp_layers, negatives, batch_size, patience, l2, user_history in (
+                (32, (64, 32, 16), 8, 1024, 4, 1e-6, False),
+                (32, (64, 32, 16), 8, 1024, 4, 1e-6, True),
+                (64, (128, 64), 4, 4096, 3, 1e-6, False),
+                (64, (128, 64), 4, 4096, 3, 1e-5, True),
             )
         ],
     ),

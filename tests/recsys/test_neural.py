@@ -10,20 +10,30 @@ pytest.importorskip("tensorflow")
 from webapp.recsys.neural import NCFRating, NeuMF  # noqa: E402
 
 
-def small_neumf(seed: int = 5) -> NeuMF:
+def small_neumf(seed: int = 5, user_history: bool = False) -> NeuMF:
     return NeuMF(
-        factors=8, mlp_layers=(16, 8), epochs=25, batch_size=256, learning_rate=0.01, negatives=4, patience=0, seed=seed
+        factors=8,
+        mlp_layers=(16, 8),
+        epochs=25,
+        batch_size=256,
+        learning_rate=0.01,
+        negatives=4,
+        patience=0,
+        user_history=user_history,
+        seed=seed,
     )
 
 
-def test_neumf_recovers_the_planted_groups():
-    assert _hit_rate(small_neumf(), planted()) > 0.8  # chance is about 0.17
+@pytest.mark.parametrize("user_history", [False, True])
+def test_neumf_recovers_the_planted_groups(user_history):
+    assert _hit_rate(small_neumf(user_history=user_history), planted()) > 0.8  # chance is about 0.17
 
 
-def test_neumf_is_reproducible_with_a_seed():
+@pytest.mark.parametrize("user_history", [False, True])
+def test_neumf_is_reproducible_with_a_seed(user_history):
     matrix = planted()
-    first = small_neumf(seed=11).fit(matrix).score(np.arange(20))
-    second = small_neumf(seed=11).fit(matrix).score(np.arange(20))
+    first = small_neumf(seed=11, user_history=user_history).fit(matrix).score(np.arange(20))
+    second = small_neumf(seed=11, user_history=user_history).fit(matrix).score(np.arange(20))
     np.testing.assert_array_equal(first, second)
 
 
@@ -33,6 +43,23 @@ def test_batched_scores_match_keras_predictions():
     users = np.repeat(np.arange(40), 20).astype(np.int32)
     items = np.tile(np.arange(20), 40).astype(np.int32)
     keras_probabilities = model.model.predict({"user": users, "item": items}, verbose=0).reshape(40, 20)
+    logits = model.score(np.arange(40))
+    np.testing.assert_allclose(1 / (1 + np.exp(-logits)), keras_probabilities, rtol=1e-4, atol=1e-5)
+
+
+def test_history_scores_match_keras_predictions():
+    """The NumPy scorer folds a reader's history into their embeddings as the Keras layer sums it."""
+    matrix = planted(n_users=40, n_items=20, per_user=4)
+    model = small_neumf(user_history=True).fit(matrix)
+    left_out = matrix.indices[matrix.indptr[:-1]]  # each reader's first item, left out of their history
+    users = np.repeat(np.arange(40), 20).astype(np.int32)
+    items = np.tile(np.arange(20), 40).astype(np.int32)
+    inputs = {"user": users, "item": items, "left_out": np.repeat(left_out, 20).astype(np.int32)}
+    keras_probabilities = model.model.predict(inputs, verbose=0).reshape(40, 20)
+    without_first = matrix.copy()
+    without_first.data[matrix.indptr[:-1]] = 0
+    without_first.eliminate_zeros()
+    model._extract_weights(without_first)
     logits = model.score(np.arange(40))
     np.testing.assert_allclose(1 / (1 + np.exp(-logits)), keras_probabilities, rtol=1e-4, atol=1e-5)
 

@@ -40,19 +40,68 @@ def _embedding(layers, count: int, dim: int, name: str, initializer, regularizer
     )
 
 
-def _gmf_and_mlp_inputs(layers, embedding, user, item, n_users: int, n_items: int, gmf_dim: int, mlp_dim: int):
+def _gmf_and_mlp_inputs(
+    layers,
+    embedding,
+    user,
+    item,
+    n_users: int,
+    n_items: int,
+    gmf_dim: int,
+    mlp_dim: int,
+    user_extras: dict | None = None,
+):
     """NCF's two branch inputs: the GMF product of user and item embeddings, and their MLP concatenation.
 
     The layers are named ``gmf_user``/``gmf_item``/``mlp_user``/``mlp_item``, the names the
-    models read their trained embeddings back by.
+    models read their trained embeddings back by. ``user_extras`` maps a user layer's name to
+    a tensor added to that user embedding.
     """
-    gmf = layers.Multiply(name="gmf")(
-        [embedding(n_users, gmf_dim, "gmf_user")(user), embedding(n_items, gmf_dim, "gmf_item")(item)]
-    )
+
+    def user_vector(dim: int, name: str):
+        vector = embedding(n_users, dim, name)(user)
+        if user_extras:
+            vector = layers.Add(name=f"{name}_with_history")([vector, user_extras[name]])
+        return vector
+
+    gmf = layers.Multiply(name="gmf")([user_vector(gmf_dim, "gmf_user"), embedding(n_items, gmf_dim, "gmf_item")(item)])
     mlp = layers.Concatenate(name="mlp_input")(
-        [embedding(n_users, mlp_dim, "mlp_user")(user), embedding(n_items, mlp_dim, "mlp_item")(item)]
+        [user_vector(mlp_dim, "mlp_user"), embedding(n_items, mlp_dim, "mlp_item")(item)]
     )
     return gmf, mlp
+
+
+def _history_embedding(tf, history: sp.csr_matrix, dim: int, name: str, initializer, regularizer):
+    """A layer giving each (user, left-out item) pair the scaled sum of the user's history embeddings.
+
+    The history is the user's row of ``history`` without the left-out item (which must be
+    in it), summed and divided by the square root of its length, as in FISM and SVD++.
+    """
+    keras = tf.keras
+    indptr = tf.constant(history.indptr.astype(np.int64))
+    indices = tf.constant(history.indices.astype(np.int32))
+
+    class HistoryEmbedding(keras.layers.Layer):
+        def build(self, input_shape) -> None:
+            self.table = self.add_weight(
+                shape=(history.shape[1], dim), initializer=initializer, regularizer=regularizer, name="embeddings"
+            )
+
+        def call(self, inputs):
+            user, left_out = inputs
+            items = tf.gather(tf.RaggedTensor.from_row_splits(indices, indptr), user)
+            total = tf.reduce_sum(tf.gather(self.table, items), axis=1) - tf.gather(self.table, left_out)
+            length = tf.cast(tf.maximum(items.row_lengths() - 1, 1), self.table.dtype)
+            return total / tf.sqrt(length)[:, None]
+
+    return HistoryEmbedding(name=name)
+
+
+def _history_left_out(rng: np.random.Generator, history: sp.csr_matrix, users, items, labels) -> np.ndarray:
+    """The item left out of each example's history: a positive's own item, or a random one of the user's."""
+    lengths = np.diff(history.indptr)[users]
+    picks = history.indices[history.indptr[users] + (rng.random(len(users)) * lengths).astype(np.int64)]
+    return np.where(labels > 0, items, picks).astype(np.int32)
 
 
 class NeuMF(Recommender):
@@ -65,6 +114,15 @@ class NeuMF(Recommender):
     the observed interactions and ``negatives`` sampled unobserved items per positive.
     Early stopping watches NDCG@10 on one random held-out interaction of each of at most
     ``validation_users`` users; only those interactions are kept out of training.
+
+    With ``user_history`` each user's GMF and MLP embeddings are their id's embedding plus
+    the sum of embeddings of the items in their history, divided by the square root of its
+    length: NCF's input layer with neighbour-based user features (He et al. section 3.1),
+    as in FISM and SVD++. Readers with few interactions then borrow the strength of their
+    items' embeddings, learned from every reader. In training, each example's history
+    leaves out one item: a positive's own item (else the model would learn to find the
+    target in the history) and a random one of the user's items for a negative, so that
+    positives and negatives see histories of the same length.
     """
 
     name = "neumf"
@@ -80,6 +138,7 @@ class NeuMF(Recommender):
         negatives: int = 4,
         patience: int = 3,
         validation_users: int = 3000,
+        user_history: bool = False,
         seed: int = 42,
         progress: Any = None,
     ) -> None:
@@ -93,6 +152,7 @@ class NeuMF(Recommender):
         self.negatives = negatives
         self.patience = patience
         self.validation_users = validation_users
+        self.user_history = user_history
         self.seed = seed
         self.progress = progress
         self.history: list[dict[str, float]] = []
@@ -108,10 +168,11 @@ class NeuMF(Recommender):
             "batch_size": self.batch_size,
             "negatives": self.negatives,
             "patience": self.patience,
+            "user_history": self.user_history,
             "seed": self.seed,
         }
 
-    def _build(self, tf, n_users: int, n_items: int):
+    def _build(self, tf, n_users: int, n_items: int, history: sp.csr_matrix | None):
         keras = tf.keras
         layers = keras.layers
         regularizer = keras.regularizers.l2(self.l2) if self.l2 else None
@@ -123,12 +184,24 @@ class NeuMF(Recommender):
         def embedding(count: int, dim: int, name: str):
             return _embedding(layers, count, dim, name, init, regularizer)
 
-        gmf, mlp = _gmf_and_mlp_inputs(layers, embedding, user, item, n_users, n_items, self.factors, mlp_dim)
+        inputs = {"user": user, "item": item}
+        user_extras = None
+        if history is not None:
+            inputs["left_out"] = keras.Input(shape=(), dtype="int32", name="left_out")
+            user_extras = {
+                f"{branch}_user": _history_embedding(tf, history, dim, f"{branch}_history", init, regularizer)(
+                    [user, inputs["left_out"]]
+                )
+                for branch, dim in (("gmf", self.factors), ("mlp", mlp_dim))
+            }
+        gmf, mlp = _gmf_and_mlp_inputs(
+            layers, embedding, user, item, n_users, n_items, self.factors, mlp_dim, user_extras
+        )
         for depth, units in enumerate(self.mlp_layers[1:]):
             mlp = layers.Dense(units, activation="relu", kernel_regularizer=regularizer, name=f"mlp_{depth}")(mlp)
         fused = layers.Concatenate(name="fused")([gmf, mlp])
         output = layers.Dense(1, activation="sigmoid", kernel_initializer="lecun_uniform", name="prediction")(fused)
-        model = keras.Model([user, item], output)
+        model = keras.Model(inputs, output)
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="binary_crossentropy")
         return model
 
@@ -148,7 +221,8 @@ class NeuMF(Recommender):
         coo = positives.tocoo()
         users, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
         seen_keys = np.sort((users * n_items + items).astype(np.int64))
-        self.model = self._build(tf, n_users, n_items)
+        history = positives if self.user_history else None
+        self.model = self._build(tf, n_users, n_items, history)
         best_ndcg, best_weights, waited = -1.0, None, 0
         self.history = []
         for epoch in range(self.epochs):
@@ -158,8 +232,11 @@ class NeuMF(Recommender):
             batch_items = np.concatenate([items, neg_items]).astype(np.int32)
             labels = np.concatenate([np.ones(len(users)), np.zeros(len(neg_users))]).astype(np.float32)
             order = rng.permutation(len(labels))
+            inputs = {"user": batch_users[order], "item": batch_items[order]}
+            if history is not None:
+                inputs["left_out"] = _history_left_out(rng, history, inputs["user"], inputs["item"], labels[order])
             result = self.model.fit(
-                {"user": batch_users[order], "item": batch_items[order]},
+                inputs,
                 labels[order],
                 batch_size=self.batch_size,
                 epochs=1,
@@ -168,7 +245,7 @@ class NeuMF(Recommender):
             )
             record = {"epoch": epoch + 1, "loss": float(result.history["loss"][-1])}
             if validation is not None:
-                self._extract_weights()
+                self._extract_weights(history)
                 metrics = evaluate_ranking(self.score, validation, k=10)
                 record["val_hr@10"], record["val_ndcg@10"] = metrics["hr@10"], metrics["ndcg@10"]
             self.history.append(record)
@@ -184,14 +261,19 @@ class NeuMF(Recommender):
                     break
         if best_weights is not None:
             self.model.set_weights(best_weights)
-        self._extract_weights()
+        self._extract_weights(binarize(matrix) if self.user_history else None)
         return self
 
-    def _extract_weights(self) -> None:
+    def _extract_weights(self, history: sp.csr_matrix | None) -> None:
+        """Copy the trained weights out of Keras; with ``history``, fold it into the user embeddings."""
         get = self.model.get_layer
         self.gmf_user = get("gmf_user").get_weights()[0]
         self.gmf_item = get("gmf_item").get_weights()[0]
         self.mlp_user = get("mlp_user").get_weights()[0]
+        if history is not None:
+            scale = 1.0 / np.sqrt(np.maximum(np.diff(history.indptr), 1), dtype=np.float32)[:, None]
+            self.gmf_user = self.gmf_user + (history @ get("gmf_history").get_weights()[0]) * scale
+            self.mlp_user = self.mlp_user + (history @ get("mlp_history").get_weights()[0]) * scale
         self.mlp_item = get("mlp_item").get_weights()[0]
         self.dense = [get(f"mlp_{d}").get_weights() for d in range(len(self.mlp_layers) - 1)]
         out_kernel, out_bias = get("prediction").get_weights()
