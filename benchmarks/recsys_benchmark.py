@@ -83,7 +83,6 @@ GRIDS = {
                 "user_history": user_history,
             }
             for f, mlp_layers, negatives, batch_size, patience, l2, user_history in (
-                (32, (64, 32, 16), 8, 1024, 4, 1e-6, False),
                 (32, (64, 32, 16), 8, 1024, 4, 1e-6, True),
                 (64, (128, 64), 4, 4096, 3, 1e-6, False),
                 (64, (128, 64), 4, 4096, 3, 1e-5, True),
