@@ -15,7 +15,7 @@ initialisation.
 The rating model is measured on the five official ML-100K folds (u1..u5.base/test), RMSE
 and MAE, next to the published scikit-surprise SVD figure (RMSE 0.934, MAE 0.737).
 
-    python benchmarks/recsys_benchmark.py                  # everything (about 40 min on 2 cores)
+    python benchmarks/recsys_benchmark.py                  # everything (about 55 min on 2 cores)
     python benchmarks/recsys_benchmark.py --no-tune        # use the defaults below, no grid search
     python benchmarks/recsys_benchmark.py --datasets ml-100k --models item_knn neumf
 """
