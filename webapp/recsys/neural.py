@@ -49,19 +49,19 @@ def _gmf_and_mlp_inputs(
     n_items: int,
     gmf_dim: int,
     mlp_dim: int,
-    user_extras: dict | None = None,
+    history_vectors: dict | None = None,
 ):
     """NCF's two branch inputs: the GMF product of user and item embeddings, and their MLP concatenation.
 
     The layers are named ``gmf_user``/``gmf_item``/``mlp_user``/``mlp_item``, the names the
-    models read their trained embeddings back by. ``user_extras`` maps a user layer's name to
-    a tensor added to that user embedding.
+    models read their trained embeddings back by. ``history_vectors`` maps a user layer's
+    name to the history tensor added to that user embedding.
     """
 
     def user_vector(dim: int, name: str):
         vector = embedding(n_users, dim, name)(user)
-        if user_extras:
-            vector = layers.Add(name=f"{name}_with_history")([vector, user_extras[name]])
+        if history_vectors:
+            vector = layers.Add(name=f"{name}_with_history")([vector, history_vectors[name]])
         return vector
 
     gmf = layers.Multiply(name="gmf")([user_vector(gmf_dim, "gmf_user"), embedding(n_items, gmf_dim, "gmf_item")(item)])
@@ -173,7 +173,7 @@ class NeuMF(Recommender):
             "seed": self.seed,
         }
 
-    def _build(self, tf, n_users: int, n_items: int, history: sp.csr_matrix | None):
+    def _build(self, tf, n_users: int, n_items: int, reader_history: sp.csr_matrix | None):
         keras = tf.keras
         layers = keras.layers
         regularizer = keras.regularizers.l2(self.l2) if self.l2 else None
@@ -186,17 +186,17 @@ class NeuMF(Recommender):
             return _embedding(layers, count, dim, name, init, regularizer)
 
         inputs = {"user": user, "item": item}
-        user_extras = None
-        if history is not None:
+        history_vectors = None
+        if reader_history is not None:
             inputs["left_out"] = keras.Input(shape=(), dtype="int32", name="left_out")
-            user_extras = {
-                f"{branch}_user": _history_embedding(tf, history, dim, f"{branch}_history", init, regularizer)(
+            history_vectors = {
+                f"{branch}_user": _history_embedding(tf, reader_history, dim, f"{branch}_history", init, regularizer)(
                     [user, inputs["left_out"]]
                 )
                 for branch, dim in (("gmf", self.factors), ("mlp", mlp_dim))
             }
         gmf, mlp = _gmf_and_mlp_inputs(
-            layers, embedding, user, item, n_users, n_items, self.factors, mlp_dim, user_extras
+            layers, embedding, user, item, n_users, n_items, self.factors, mlp_dim, history_vectors
         )
         for depth, units in enumerate(self.mlp_layers[1:]):
             mlp = layers.Dense(units, activation="relu", kernel_regularizer=regularizer, name=f"mlp_{depth}")(mlp)
@@ -211,7 +211,7 @@ class NeuMF(Recommender):
         tf = _tensorflow(self.seed)
         rng = np.random.default_rng(self.seed)
         n_users, n_items = matrix.shape
-        positives = binarize(matrix)
+        all_positives = positives = binarize(matrix)
         validation = None
         if self.patience and self.epochs > 1:
             validation = holdout_sample(positives, self.validation_users, seed=self.seed, min_interactions=3)
@@ -222,8 +222,8 @@ class NeuMF(Recommender):
         coo = positives.tocoo()
         users, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
         seen_keys = np.sort((users * n_items + items).astype(np.int64))
-        history = positives if self.user_history else None
-        self.model = self._build(tf, n_users, n_items, history)
+        reader_history = positives if self.user_history else None
+        self.model = self._build(tf, n_users, n_items, reader_history)
         best_ndcg, best_weights, waited = -1.0, None, 0
         self.history = []
         for epoch in range(self.epochs):
@@ -234,8 +234,10 @@ class NeuMF(Recommender):
             labels = np.concatenate([np.ones(len(users)), np.zeros(len(neg_users))]).astype(np.float32)
             order = rng.permutation(len(labels))
             inputs = {"user": batch_users[order], "item": batch_items[order]}
-            if history is not None:
-                inputs["left_out"] = _history_left_out(rng, history, inputs["user"], inputs["item"], labels[order])
+            if reader_history is not None:
+                inputs["left_out"] = _history_left_out(
+                    rng, reader_history, inputs["user"], inputs["item"], labels[order]
+                )
             result = self.model.fit(
                 inputs,
                 labels[order],
@@ -246,7 +248,7 @@ class NeuMF(Recommender):
             )
             record = {"epoch": epoch + 1, "loss": float(result.history["loss"][-1])}
             if validation is not None:
-                self._extract_weights(history)
+                self._extract_weights(reader_history)
                 metrics = evaluate_ranking(self.score, validation, k=10)
                 record["val_hr@10"], record["val_ndcg@10"] = metrics["hr@10"], metrics["ndcg@10"]
             self.history.append(record)
@@ -262,19 +264,19 @@ class NeuMF(Recommender):
                     break
         if best_weights is not None:
             self.model.set_weights(best_weights)
-        self._extract_weights(binarize(matrix) if self.user_history else None)
+        self._extract_weights(all_positives if self.user_history else None)
         return self
 
-    def _extract_weights(self, history: sp.csr_matrix | None) -> None:
-        """Copy the trained weights out of Keras; with ``history``, fold it into the user embeddings."""
+    def _extract_weights(self, reader_history: sp.csr_matrix | None) -> None:
+        """Copy the trained weights out of Keras; with ``reader_history``, fold it into the user embeddings."""
         get = self.model.get_layer
         self.gmf_user = get("gmf_user").get_weights()[0]
         self.gmf_item = get("gmf_item").get_weights()[0]
         self.mlp_user = get("mlp_user").get_weights()[0]
-        if history is not None:
-            scale = 1.0 / np.sqrt(np.maximum(np.diff(history.indptr), 1), dtype=np.float32)[:, None]
-            self.gmf_user = self.gmf_user + (history @ get("gmf_history").get_weights()[0]) * scale
-            self.mlp_user = self.mlp_user + (history @ get("mlp_history").get_weights()[0]) * scale
+        if reader_history is not None:
+            scale = 1.0 / np.sqrt(np.maximum(np.diff(reader_history.indptr), 1), dtype=np.float32)[:, None]
+            self.gmf_user = self.gmf_user + (reader_history @ get("gmf_history").get_weights()[0]) * scale
+            self.mlp_user = self.mlp_user + (reader_history @ get("mlp_history").get_weights()[0]) * scale
         self.mlp_item = get("mlp_item").get_weights()[0]
         self.dense = [get(f"mlp_{d}").get_weights() for d in range(len(self.mlp_layers) - 1)]
         out_kernel, out_bias = get("prediction").get_weights()
