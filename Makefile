@@ -6,12 +6,13 @@ export FLASK_APP := wsgi.py
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-db install install-dev browser lint db demo recs
+.PHONY: run test test-db install install-dev browser redis lint db demo recs
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
@@ -43,12 +44,18 @@ browser:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
 
+## Debian's redis-server: the tests start their own on a free port to check the Redis backend.
+redis:
+	@command -v redis-server >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; fi; }
+
 ## Run the whole test suite (SQLite; TEST_DATABASE_URL=mysql+pymysql://... for MariaDB/MySQL).
-test: install-dev browser
+test: install-dev browser redis
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The tests that touch the database, against TEST_DATABASE_URL.
-test-db: install-dev
+test-db: install-dev redis
 	@test -n "$(TEST_DATABASE_URL)" || { echo "Set TEST_DATABASE_URL=mysql+pymysql://..."; exit 2; }
 	$(PY) -m pytest -m "db and not browser" $(PYTEST_ARGS)
 

@@ -11,14 +11,9 @@ one warm-up call, then ``--repeat`` calls per view with the default range (the l
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from datetime import timedelta
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 TARGET_MS = 200.0
 

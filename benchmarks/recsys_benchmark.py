@@ -25,16 +25,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import sys
 import time
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from webapp.recsys.data import build_interactions  # noqa: E402
-from webapp.recsys.evaluation import (  # noqa: E402
+from webapp.recsys.data import build_interactions
+from webapp.recsys.evaluation import (
     LeaveOneOutSplit,
     fit_and_evaluate,
     leave_one_out,
@@ -43,7 +40,7 @@ from webapp.recsys.evaluation import (  # noqa: E402
     sampled_negatives,
     subsample_split,
 )
-from webapp.recsys.models import ItemKNN, MatrixFactorization, MostPopular, UserKNN  # noqa: E402
+from webapp.recsys.models import ItemKNN, MatrixFactorization, MostPopular, UserKNN
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 MODELS = ("most_popular", "user_knn", "item_knn", "matrix_factorization", "neumf")
