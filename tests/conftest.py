@@ -6,7 +6,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import delete
 
 from webapp import create_app
@@ -28,9 +29,23 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return os.environ.get("TEST_DATABASE_URL") or "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
 
 
+class OwnUserClient(FlaskClient):
+    """A test client that never sees another client's user.
+
+    The tests run inside one app context, and Flask-Login keeps the loaded user in its
+    ``g``: without this, a second client in the same test would act as the first one's user.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def session_app(database_url: str) -> Iterator[Flask]:
     app = create_app(make_config(database_url))
+    app.test_client_class = OwnUserClient
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -51,11 +66,9 @@ def clear_all_tables() -> None:
 @pytest.fixture()
 def app(session_app: Flask) -> Iterator[Flask]:
     """The app inside an application context, on an empty database."""
-    from webapp.extensions import limiter
     from webapp.services.catalogue import clear_hot_cache
 
     clear_hot_cache()
-    limiter.reset()
     with session_app.app_context():
         clear_all_tables()
         yield session_app

@@ -1,14 +1,11 @@
 """The application factory and its configuration."""
 
-import logging
 import os
 import subprocess
 import sys
 
-import pytest
-
 from webapp import create_app
-from webapp.config import DEFAULT_SECRET_KEY, Config, TestConfig
+from webapp.config import Config, TestConfig
 
 
 def test_factory_uses_the_given_config_class():
@@ -37,22 +34,49 @@ def test_mysql_url_is_used_with_pre_ping():
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
 
 
-def test_development_secret_key_logs_a_warning(caplog):
-    with caplog.at_level(logging.WARNING):
-        create_app({"SECRET_KEY": DEFAULT_SECRET_KEY, "SQLALCHEMY_DATABASE_URI": "sqlite://", "PRODUCTION": False})
-    assert "SECRET_KEY is the development default" in caplog.text
+def test_without_secret_key_each_install_gets_its_own_random_key(tmp_path, monkeypatch):
+    monkeypatch.setattr(Config, "SECRET_KEY", None)
+    key_file = tmp_path / "instance" / "secret_key"
+    first = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY_FILE": str(key_file)})
+    again = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY_FILE": str(key_file)})
+    other = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY_FILE": str(tmp_path / "other")})
+    assert len(first.config["SECRET_KEY"]) >= 32
+    assert again.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+    assert other.config["SECRET_KEY"] != first.config["SECRET_KEY"]
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
 
 
-def test_production_refuses_the_development_secret_key():
-    with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app({"SECRET_KEY": DEFAULT_SECRET_KEY, "SQLALCHEMY_DATABASE_URI": "sqlite://", "PRODUCTION": True})
+def test_the_old_development_key_exists_nowhere_outside_the_tests():
+    root = os.path.dirname(os.path.dirname(__file__))
+    for folder, _dirs, files in os.walk(os.path.join(root, "webapp")):
+        for name in files:
+            if name.endswith((".py", ".html", ".cfg")):
+                with open(os.path.join(folder, name), encoding="utf-8") as source:
+                    assert "dev-insecure-change-me" not in source.read(), name
 
 
-def test_production_starts_with_a_real_secret_key():
-    app = create_app(
-        {"SECRET_KEY": "a-long-random-value-0123456789", "SQLALCHEMY_DATABASE_URI": "sqlite://", "PRODUCTION": True}
-    )
-    assert app.config["PRODUCTION"]
+def test_a_session_cookie_forged_with_the_old_development_key_is_refused(app, client, admin_user):
+    from flask.sessions import SecureCookieSessionInterface
+
+    forger = create_app({"SECRET_KEY": "dev-insecure-change-me", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    serializer = SecureCookieSessionInterface().get_signing_serializer(forger)
+    for user_id in (str(admin_user.id), "1"):
+        forged = serializer.dumps({"_user_id": user_id, "_fresh": True})
+        client.set_cookie("session", forged)
+        response = client.get("/admin/")
+        assert response.status_code == 302 and "/auth/login" in response.location
+
+
+def test_concurrent_first_starts_agree_on_one_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from webapp.security import load_or_create_secret_key
+
+    path = str(tmp_path / "secret_key")
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _n: load_or_create_secret_key(path), range(16)))
+    assert len(keys) == 1
+    assert os.listdir(tmp_path) == ["secret_key"]
 
 
 def test_environment_variables_drive_the_config(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -10,10 +9,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp.config import DEFAULT_SECRET_KEY, Config
-
-logger = logging.getLogger(__name__)
+from webapp.config import Config
+from webapp.security import DatabaseIdConverter, init_security, load_or_create_secret_key
 
 
 def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
@@ -28,16 +27,22 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "athenaeum.sqlite")
-    _check_secret_key(app)
+    if not app.config.get("SECRET_KEY"):
+        key_file = app.config.get("SECRET_KEY_FILE") or os.path.join(app.instance_path, "secret_key")
+        app.config["SECRET_KEY"] = load_or_create_secret_key(key_file)
+    app.url_map.converters["int"] = DatabaseIdConverter
+    if app.config.get("TRUSTED_PROXY_COUNT"):
+        count = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
-    from webapp.extensions import bootstrap, cache, csrf, db, limiter, login_manager, migrate
+    from webapp.extensions import bootstrap, cache, csrf, db, login_manager, migrate
 
+    init_security(app)  # first: its checks run before CSRF's
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
     bootstrap.init_app(app)
-    limiter.init_app(app)
     cache.init_app(app)
     _configure_login(app)
     with app.app_context():
@@ -78,17 +83,6 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _check_secret_key(app: Flask) -> None:
-    """Warn about the development secret key, and refuse it in production."""
-    if app.config.get("SECRET_KEY") != DEFAULT_SECRET_KEY:
-        return
-    if app.config.get("PRODUCTION"):
-        raise RuntimeError(
-            "SECRET_KEY is the development default; set SECRET_KEY to a long random value in production."
-        )
-    logger.warning("SECRET_KEY is the development default: set SECRET_KEY before deploying.")
-
-
 def _configure_sqlite(engine: Engine) -> None:
     """SQLite enforces foreign keys only when asked, on every new connection; WAL lets readers and a writer overlap."""
     if engine.dialect.name != "sqlite":
@@ -108,8 +102,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def _configure_login(app: Flask) -> None:
-    from webapp.extensions import db, login_manager
+    from webapp.extensions import login_manager
     from webapp.models import User
+    from webapp.services import accounts
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to do that."
@@ -137,6 +132,6 @@ def _configure_login(app: Flask) -> None:
         return redirect(url_for("auth.login", next=target or "/"))
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.can_log_in else None
+    def load_user(session_token: str) -> User | None:
+        """The user of a live login session (see accounts.log_in); ended sessions find nobody."""
+        return accounts.user_for_session(session_token)

@@ -42,9 +42,24 @@ def seed_demo_command(reset: bool, data_dir: str | None, seed: int) -> None:
     )
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_command(path: str) -> None:
+    """Copy the SQLite database to PATH, consistently, while the site keeps running."""
+    from webapp.services import backup
+    from webapp.services.errors import ServiceError
+
+    try:
+        size = backup.backup_sqlite(path)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Backed up the database to {path} ({size / 1024 / 1024:.1f} MB).")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the project's commands to ``flask``."""
     from webapp.recsys.cli import train_recs_command
 
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(backup_command)
     app.cli.add_command(train_recs_command)

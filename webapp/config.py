@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-
-DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+from datetime import timedelta
 
 
 def _int_env(name: str, default: int) -> int:
@@ -20,7 +19,10 @@ def _float_env(name: str, default: float) -> float:
 class Config:
     """Base configuration: everything comes from the environment with safe defaults."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    # Unset: create_app reads (or on first run creates) a random key in SECRET_KEY_FILE,
+    # by default instance/secret_key. Set SECRET_KEY when several servers share sessions.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    SECRET_KEY_FILE = os.environ.get("SECRET_KEY_FILE") or None
     # None means "an SQLite file in the instance folder"; create_app fills it in.
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -34,10 +36,18 @@ class Config:
     # Front-end assets are served from the app: no CDN, installs may be offline.
     BOOTSTRAP_SERVE_LOCAL = True
 
-    # Failed logins allowed per client before it must wait (Flask-Limiter syntax).
-    LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT", "5 per 5 minutes")
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    RATELIMIT_HEADERS_ENABLED = True
+    # Failed logins, counted in the database (or in Redis when REDIS_URL is set) so that
+    # every worker and every server sees the same counts: at most this many per account
+    # from one address, per account from all addresses, and per address over all accounts,
+    # within LOGIN_FAILURE_WINDOW_SECONDS. A successful login clears its account's counts.
+    LOGIN_FAILURE_WINDOW_SECONDS = _int_env("LOGIN_FAILURE_WINDOW_SECONDS", 300)
+    LOGIN_MAX_FAILURES = _int_env("LOGIN_MAX_FAILURES", 5)
+    LOGIN_MAX_ACCOUNT_FAILURES = _int_env("LOGIN_MAX_ACCOUNT_FAILURES", 20)
+    LOGIN_MAX_ADDRESS_FAILURES = _int_env("LOGIN_MAX_ADDRESS_FAILURES", 50)
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+    TRUSTED_PROXY_COUNT = _int_env("TRUSTED_PROXY_COUNT", 0)
+    # Shared state for several workers and servers (login failure counts); unset: the database.
+    REDIS_URL = os.environ.get("REDIS_URL") or None
 
     # Pages anonymous visitors see (home, lists, search, book pages) are cached this many
     # seconds; logged-in readers always get fresh pages. The default cache lives in each
@@ -55,10 +65,13 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_NAME = "remember_token"
+    REMEMBER_COOKIE_DURATION = timedelta(days=_int_env("REMEMBER_DAYS", 30))
 
     # Back office: Flask-Admin's own settings.
     FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = False
-    # Uploads (the CSV book import) larger than this are refused before they are read.
+    # Request bodies larger than this are refused with 413 before they are read; the CSV
+    # import has its own, smaller limit (5 MB) with its own message.
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024
 
     # Circulation rules (used by the services; configurable per deployment).

@@ -44,10 +44,13 @@ def cart_count() -> int:
 
 
 def logout_form():
-    """The CSRF-protected form behind the log-out button."""
+    """The CSRF-protected form behind the log-out button.
+
+    It never reads the request body: error pages (a 413 for an oversized body) render it too.
+    """
     from webapp.blueprints.auth.forms import LogoutForm
 
-    return LogoutForm()
+    return LogoutForm(formdata=None)
 
 
 def register_template_globals(app: Flask) -> None:

@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp.extensions import db
+from webapp.services.errors import TooManyAttempts
 
 
 def wants_json() -> bool:
@@ -30,6 +31,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):
         return _render(400, "Form expired", "The form was too old or incomplete. Reload the page and try again.")
+
+    @app.errorhandler(TooManyAttempts)
+    def handle_too_many_attempts(error: TooManyAttempts):
+        return _render(429, "Too Many Requests", error.message)
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):

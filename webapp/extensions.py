@@ -2,8 +2,6 @@
 
 from flask_bootstrap import Bootstrap5
 from flask_caching import Cache
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -33,4 +31,3 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()
 cache = Cache()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -50,13 +50,20 @@ def browser():
 
 @pytest.fixture()
 def page(browser):
+    """A fresh browser tab; a test fails if anything on its pages broke the Content-Security-Policy."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
+    policy_violations: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: policy_violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     page.js_errors = errors
     yield page
     context.close()
+    assert policy_violations == []
 
 
 def fill_login(page, username: str = "alice", password: str = "correct-horse-1") -> None:

@@ -60,7 +60,7 @@ def test_anonymous_reader_is_sent_to_log_in_and_back_to_the_book(live_server, pa
 
 
 def test_covers_fall_back_to_the_placeholder_offline(live_server, page, app):
-    make_book("Dune", "Frank Herbert", cover_url="http://127.0.0.1:9/no-such-cover.jpg")
+    make_book("Dune", "Frank Herbert", cover_url="https://127.0.0.1:9/no-such-cover.jpg")
     page.goto(f"{live_server}/books")
     cover = page.get_by_alt_text("Cover of Dune")
     expect(cover).to_have_attribute("src", re.compile(r"cover-placeholder\.svg$"))

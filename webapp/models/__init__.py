@@ -4,6 +4,7 @@ from webapp.models.activity import BookView, Favourite, Rating, Review
 from webapp.models.catalogue import Book, Category, Tag, book_tags
 from webapp.models.circulation import Hold, Loan
 from webapp.models.recs import BookFactors, ModelArtifact, ModelRun, ReaderFactors, Recommendation, SimilarBook
+from webapp.models.security import LoginFailure, LoginSession
 from webapp.models.shop import CartItem, Order, OrderItem
 from webapp.models.users import User
 
@@ -16,6 +17,8 @@ __all__ = [
     "Favourite",
     "Hold",
     "Loan",
+    "LoginFailure",
+    "LoginSession",
     "ModelArtifact",
     "ModelRun",
     "Order",

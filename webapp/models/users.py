@@ -32,6 +32,15 @@ class User(UserMixin, db.Model):
     # Reader id in the Goodreads data set, for imported readers.
     source_user_id: Mapped[int | None] = mapped_column(Integer, unique=True)
 
+    # The token of the login session this object was loaded for (not stored: see LoginSession).
+    session_token = None
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and remember-me cookies: the login session's token."""
+        if not self.session_token:
+            raise RuntimeError("Open a login session (accounts.start_session) before logging a user in.")
+        return self.session_token
+
     def set_password(self, password: str) -> None:
         """Store a salted scrypt hash of ``password``."""
         self.password_hash = generate_password_hash(password)

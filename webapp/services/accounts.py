@@ -1,16 +1,22 @@
-"""Accounts: registration, logging in, changing email and password."""
+"""Accounts: registration, logging in, login sessions, changing email and password."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from functools import cache
 
-from sqlalchemy import func, select
+from flask import current_app, request
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
-from webapp.models import User
-from webapp.services.errors import ServiceError
+from webapp.models import LoginSession, User
+from webapp.models.base import utcnow
+from webapp.services import login_throttle
+from webapp.services.errors import ServiceError, TooManyAttempts
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -61,15 +67,76 @@ def register(username: str, email: str, password: str) -> User:
     return user
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The account for these credentials, or None (same answer for unknown user and wrong password)."""
-    user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+def authenticate(username: str, password: str, address: str) -> User | None:
+    """The account for these credentials, or None (same answer for unknown user and wrong password).
+
+    Raises TooManyAttempts while the account or the ``address`` has failed too often
+    (see login_throttle); failures and successes are counted there.
+    """
+    if login_throttle.is_locked(username, address):
+        raise TooManyAttempts("Too many failed logins. Wait a few minutes and try again.")
+    user = _check_credentials(username, password)
     if user is None:
-        check_password_hash(_dummy_hash(), password)  # same work as a real check: timing says nothing
+        login_throttle.record_failure(username, address)
+    else:
+        login_throttle.record_success(username, address)
+    return user
+
+
+def _check_credentials(username: str, password: str) -> User | None:
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    if user is None or not user.password_hash:
+        # Unknown and imported accounts cost one password hash too: timing says nothing.
+        check_password_hash(_dummy_hash(), password)
         return None
-    if not user.can_log_in or not user.check_password(password):
+    if not user.check_password(password) or not user.can_log_in:
         return None
     return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def log_in(user: User, remember: bool = False) -> None:
+    """Open a new login session for ``user`` in this browser (Flask-Login's session and remember-me cookies)."""
+    max_age = current_app.config["REMEMBER_COOKIE_DURATION"]
+    token = secrets.token_urlsafe(32)
+    db.session.execute(
+        delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.created_at < utcnow() - max_age)
+    )
+    db.session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token)))
+    db.session.commit()
+    user.session_token = token
+    login_user(user, remember=remember)
+
+
+def log_out() -> None:
+    """End this browser's login session: cookies copied from it stop working too."""
+    token = getattr(current_user, "session_token", None)
+    if token:
+        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == _token_hash(token)))
+        db.session.commit()
+    logout_user()
+
+
+def log_out_everywhere(user: User) -> None:
+    """End every login session of ``user`` and open a fresh one for this browser only."""
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    db.session.commit()
+    log_in(user, remember=current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies)
+
+
+def user_for_session(token: str) -> User | None:
+    """The account of a live login session, or None (ended, expired, unknown, or the account cannot log in)."""
+    if not token or len(token) > 100:
+        return None
+    login = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _token_hash(token)))
+    max_age = current_app.config["REMEMBER_COOKIE_DURATION"]
+    if login is None or login.created_at < utcnow() - max_age or not login.user.can_log_in:
+        return None
+    login.user.session_token = token
+    return login.user
 
 
 def change_email(user: User, email: str) -> None:
@@ -82,7 +149,7 @@ def change_email(user: User, email: str) -> None:
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    """Change the password after checking the current one."""
+    """Change the password after checking the current one; every other login session of ``user`` ends."""
     if not user.check_password(current):
         raise ServiceError("Your current password is not correct.")
     problem = password_problem(new)
@@ -90,3 +157,4 @@ def change_password(user: User, current: str, new: str) -> None:
         raise ServiceError(problem)
     user.set_password(new)
     db.session.commit()
+    log_out_everywhere(user)

@@ -11,3 +11,7 @@ class ServiceError(Exception):
 
 class NotFound(ServiceError):
     """The thing asked for does not exist (or is not the reader's): pages answer 404."""
+
+
+class TooManyAttempts(ServiceError):
+    """Too many failed attempts lately: pages answer 429."""

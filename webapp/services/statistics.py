@@ -26,6 +26,9 @@ from webapp.services.errors import ServiceError
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366
+# Ranges must lie within these days (the dates Python and the databases compute with safely).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9999, 12, 1)
 TOP_BOOKS = 10
 # Buckets of days overdue: (label, first day, last day or None for "and more").
 OVERDUE_BUCKETS = (("1-7 days", 1, 7), ("8-14 days", 8, 14), ("15-30 days", 15, 30), ("31-60 days", 31, 60))
@@ -64,9 +67,12 @@ class DateRange:
 
 def _parse_day(raw: str, name: str) -> date:
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError:
         raise ServiceError(f"'{name}' must be a date written YYYY-MM-DD, got {raw[:40]!r}.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ServiceError(f"'{name}' must lie between {FIRST_DAY} and {LAST_DAY}, got {day}.")
+    return day
 
 
 def parse_date_range(raw_from: str | None, raw_to: str | None, today: date | None = None) -> DateRange:

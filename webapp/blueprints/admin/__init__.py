@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_admin import Admin
 from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
@@ -23,6 +23,8 @@ def init_admin(app: Flask) -> Admin:
         name="Athenaeum staff",
         theme=Bootstrap4Theme(fluid=True),
         index_view=views.StaffHomeView(name="Home", url="/admin"),
+        # Flask-Admin's own inline scripts carry the nonce of the Content-Security-Policy (webapp/security.py).
+        csp_nonce_generator=lambda: getattr(request, "csp_nonce", ""),
     )
     admin.add_views(
         views.BookAdmin(Book, db, name="Books", category="Catalogue", endpoint="book"),

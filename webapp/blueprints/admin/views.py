@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
@@ -27,11 +27,16 @@ from webapp.models import Book, Category, Hold, Loan, Order, User
 from webapp.models.base import utcnow
 from webapp.models.circulation import ACTIVE_HOLD_STATUSES
 from webapp.models.users import ROLE_ADMIN, ROLE_READER
+from webapp.security import is_database_id
 from webapp.services import book_import, circulation, shop, statistics
 from webapp.services.errors import ServiceError
 from webapp.services.genres import slugify
 
 logger = logging.getLogger(__name__)
+
+# Beyond these, list pages are a 404: OFFSET page * page_size must stay a database integer.
+MAX_PAGE = 10**9
+MAX_PAGE_SIZE = 1000
 
 
 class StaffAccess:
@@ -65,6 +70,23 @@ class StaffModelView(StaffAccess, ModelView):
     can_set_page_size = True
     can_view_details = True
 
+    def _get_list_extra_args(self):
+        """A page number or size no list can reach is a 404 (a huge one would overflow the database's OFFSET)."""
+        view_args = super()._get_list_extra_args()
+        if not (0 <= (view_args.page or 0) <= MAX_PAGE and 0 <= (view_args.page_size or 0) <= MAX_PAGE_SIZE):
+            abort(404, description="There is no such page.")
+        return view_args
+
+    def get_one(self, id):
+        """None (Flask-Admin says the record does not exist) for an id no row can have."""
+        return super().get_one(id) if is_database_id(id) else None
+
+    def handle_action(self, return_view: str | None = None):
+        """Actions on rows refuse ids no row can have, before any is touched."""
+        if not all(is_database_id(raw) for raw in request.form.getlist("rowid")):
+            abort(400, description="The selection holds an id that no record can have; nothing was changed.")
+        return super().handle_action(return_view)
+
     def handle_view_exception(self, exc: Exception) -> bool:
         """A change the database refuses (a duplicate, a broken rule) is reported plainly, not as SQL."""
         if isinstance(exc, IntegrityError):
@@ -77,8 +99,6 @@ class StaffModelView(StaffAccess, ModelView):
         """Apply ``change`` to each selected id through a service; flash what worked and what did not."""
         succeeded, refused = 0, []
         for raw_id in ids:
-            if not raw_id.isdigit():
-                continue
             try:
                 change(int(raw_id))
             except ServiceError as error:

@@ -1,11 +1,10 @@
 """Routes of the auth blueprint."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from webapp.blueprints.auth import bp
 from webapp.blueprints.auth.forms import LoginForm, LogoutForm, RegistrationForm
-from webapp.extensions import limiter
 from webapp.redirects import safe_next
 from webapp.services import accounts
 
@@ -22,24 +21,13 @@ def register():
         except accounts.ServiceError as error:
             flash(error.message, "danger")
         else:
-            login_user(user)
+            accounts.log_in(user)
             flash(f"Welcome, {user.username}! Your account is ready.", "success")
             return redirect(url_for("main.index"))
     return render_template("auth/register.html", form=form)
 
 
-def _login_failed(response) -> bool:
-    """Only failed attempts count against the limit: a failure re-renders the form (200)."""
-    return request.method == "POST" and response.status_code == 200
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_FAILURE_LIMIT"],
-    methods=["POST"],
-    deduct_when=_login_failed,
-    error_message="Too many failed logins from your connection. Wait a few minutes and try again.",
-)
 def login():
     """Log in with username and password; back to ``next`` when it is a page of this site."""
     if current_user.is_authenticated:
@@ -48,9 +36,9 @@ def login():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data, form.password.data)
+        user = accounts.authenticate(form.username.data, form.password.data, request.remote_addr or "unknown")
         if user is not None:
-            login_user(user, remember=form.remember_me.data)
+            accounts.log_in(user, remember=form.remember_me.data)
             flash(f"Welcome back, {user.username}.", "success")
             return redirect(safe_next(form.next.data) or url_for("main.index"))
         flash("Wrong username or password.", "danger")
@@ -62,6 +50,6 @@ def logout():
     """Log out (a POST with a CSRF token, so no other site can log a reader out)."""
     form = LogoutForm()
     if form.validate_on_submit():
-        logout_user()
+        accounts.log_out()
         flash("You have logged out.", "info")
     return redirect(url_for("main.index"))

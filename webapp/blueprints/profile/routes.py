@@ -55,10 +55,21 @@ def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current_password.data, form.new_password.data)
+            user = current_user._get_current_object()
+            accounts.change_password(user, form.current_password.data, form.new_password.data)
         except ServiceError as error:
             form.current_password.errors.append(error.message)
         else:
             flash("Your password is changed.", "success")
             return redirect(url_for("profile.index"))
     return _render(password_form=form, status=400)
+
+
+@bp.route("/sessions/end", methods=["POST"])
+@login_required
+def log_out_everywhere():
+    """End every other login session of the reader (other browsers, copied cookies)."""
+    if ButtonForm().validate_on_submit():
+        accounts.log_out_everywhere(current_user._get_current_object())
+        flash("You are logged out everywhere else.", "success")
+    return redirect(url_for("profile.index"))
