@@ -42,11 +42,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('login_failures', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_login_failures_key'))
-        batch_op.drop_index(batch_op.f('ix_login_failures_failed_at'))
+    # Dropping a table drops its indexes; MariaDB refuses to drop an index a foreign key needs first.
     op.drop_table('login_failures')
-    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
-        batch_op.drop_index(batch_op.f('ix_login_sessions_created_at'))
     op.drop_table('login_sessions')

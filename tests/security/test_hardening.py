@@ -344,3 +344,11 @@ def test_the_allowed_inline_snippets_are_exactly_flask_admins_two():
         return "'sha256-" + base64.b64encode(hashlib.sha256(snippet.encode()).digest()).decode() + "'"
 
     assert ["'unsafe-hashes'", digest("javascript:void(0)"), digest("return false;")] == ADMIN_INLINE_HASHES
+
+
+@pytest.mark.parametrize("url", ["%0A", "/admin/book/%0D%0ASet-Cookie:x=1", "%7F"])
+def test_back_office_return_addresses_with_control_characters_are_refused(staff_client, url):
+    book = make_book()
+    response = staff_client.post(f"/admin/book/delete/?url={url}", data={"id": str(book.id)})
+    assert response.status_code == 400
+    assert db.session.get(Book, book.id) is not None

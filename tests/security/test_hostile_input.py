@@ -26,6 +26,8 @@ BOUNDARY_VALUES = [
     "9" * 40,
     "x" * 5000,
     "%00",
+    "%0A",
+    "%0D%0ASet-Cookie:%20x=1",
     "%FF%FE",
     "..%2F..%2Fetc%2Fpasswd",
     "%3Cscript%3E",

@@ -45,6 +45,13 @@ class StaffAccess:
     def is_accessible(self) -> bool:
         return is_staff()
 
+    def _handle_view(self, name, **kwargs):
+        """Flask-Admin redirects to the ``url`` it is given: one with control characters is refused (400)."""
+        return_url = request.values.get("url", "")
+        if any(ord(character) < 32 or ord(character) == 127 for character in return_url):
+            abort(400, description="The return address holds control characters; nothing was changed.")
+        return super()._handle_view(name, **kwargs)
+
     def inaccessible_callback(self, name, **kwargs):
         return refuse_non_staff()
 
