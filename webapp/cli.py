@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import click
 from flask import Flask, current_app
 from tqdm import tqdm
 
+from webapp.recsys.pipeline import ALGORITHMS
 from webapp.services import seed as seed_service
+from webapp.services import training
+from webapp.services.errors import ServiceError
+
+METRIC_COLUMNS = ("hr@10", "ndcg@10", "sampled_hr@10", "sampled_ndcg@10", "fit_seconds", "score_seconds")
 
 
 @click.command("seed-demo")
@@ -56,10 +64,74 @@ def backup_command(path: str) -> None:
     click.echo(f"Backed up the database to {path} ({size / 1024 / 1024:.1f} MB).")
 
 
+def metrics_table(results: dict[str, dict[str, float]]) -> str:
+    """Evaluation results as a plain-text table, one model a row."""
+    header = f"{'model':<22}" + "".join(f"{column:>16}" for column in METRIC_COLUMNS)
+    lines = [header, "-" * len(header)]
+    for name, metrics in results.items():
+        cells = "".join(f"{metrics.get(column, float('nan')):>16.4f}" for column in METRIC_COLUMNS)
+        lines.append(f"{name:<22}{cells}")
+    return "\n".join(lines)
+
+
+class TerminalProgress:
+    """Training progress as lines and tqdm bars."""
+
+    def message(self, text: str) -> None:
+        click.echo(text)
+
+    @contextmanager
+    def bar(self, label: str, unit: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        with tqdm(total=total, desc=label, unit=unit) as bar:
+            yield bar.update
+
+
+@click.command("train-recs")
+@click.option("--algorithm", type=click.Choice(ALGORITHMS), default="neumf", show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (neural models, MF).")
+@click.option("--factors", type=click.IntRange(min=1), default=None, help="Embedding size / latent factors.")
+@click.option("--top-k", type=click.IntRange(min=1, max=200), default=20, show_default=True)
+@click.option(
+    "--evaluate/--no-evaluate",
+    default=False,
+    show_default=True,
+    help="Compare the model with every baseline on a leave-one-out split first.",
+)
+@click.option(
+    "--eval-users", type=click.IntRange(min=1), default=5000, show_default=True, help="Readers sampled for --evaluate."
+)
+@click.option(
+    "--rating-model/--no-rating-model",
+    default=True,
+    show_default=True,
+    help="Also train the rating model behind the predicted stars on book pages.",
+)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--if-no-model", is_flag=True, help="Do nothing when a training run has already succeeded.")
+def train_recs_command(
+    algorithm, epochs, factors, top_k, evaluate, eval_users, rating_model, seed, if_no_model
+) -> None:
+    """Train the recommender and swap in fresh per-reader recommendations."""
+    from webapp.services import recommendations
+
+    if if_no_model and recommendations.has_successful_run():
+        click.echo("A trained model already exists; nothing to do (run without --if-no-model to retrain).")
+        return
+    options = training.TrainingOptions(algorithm, epochs, factors, top_k, evaluate, eval_users, rating_model, seed)
+    try:
+        report = training.train_and_publish(options, TerminalProgress())
+    except ServiceError as error:
+        raise click.ClickException(error.message) from error
+    if report.metrics:
+        click.echo(metrics_table(report.metrics))
+    click.echo(
+        f"Cached {report.recommendations:,} recommendations for {report.n_users:,} readers "
+        f"(model run {report.run_id}); stages: {report.timings}"
+    )
+
+
 def register_cli(app: Flask) -> None:
     """Attach the project's commands to ``flask``."""
-    from webapp.recsys.cli import train_recs_command
-
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(train_recs_command)

@@ -1,0 +1,218 @@
+"""Training as a service: read what readers did, train a recommender, publish its picks.
+
+``train_and_publish`` runs every stage (load, optional offline evaluation, training,
+caching each reader's top books with reasons, the rating model and similar books) and
+makes the new run active in one transaction at the end. It reports its progress to a
+:class:`Progress` (the CLI draws bars; tests and other callers may pass nothing) and
+returns a :class:`RunReport`. The recommender library (:mod:`webapp.recsys`) gets plain
+arrays and frames from here and knows nothing of the database.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from webapp.recsys.data import build_interactions
+from webapp.recsys.pipeline import (
+    ALGORITHMS,
+    MIN_RATINGS,
+    NotEnoughData,
+    ReasonWriter,
+    check_enough_data,
+    evaluate_algorithms,
+    make_model,
+    make_rating_model,
+    rating_factor_rows,
+    rating_triples,
+    recommendation_rows,
+    similar_book_rows,
+)
+from webapp.services import recommendations
+from webapp.services.errors import ServiceError
+
+
+class TrainingRefused(ServiceError):
+    """Training did not start (too little activity): nothing was changed."""
+
+
+class TrainingFailed(ServiceError):
+    """Training broke off: the run is marked failed and readers keep the previous recommendations."""
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """What ``flask train-recs`` asks for; None keeps the model's own default."""
+
+    algorithm: str = "neumf"
+    epochs: int | None = None
+    factors: int | None = None
+    top_k: int = 20
+    evaluate: bool = False
+    eval_users: int = 5000
+    rating_model: bool = True
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"Unknown algorithm {self.algorithm!r}; choose one of {', '.join(ALGORITHMS)}.")
+
+
+@dataclass
+class RunReport:
+    """What a training run did: sizes, metrics, rows written and seconds per stage."""
+
+    run_id: int
+    n_users: int
+    n_items: int
+    n_interactions: int
+    n_events: int
+    recommendations: int = 0
+    metrics: dict[str, dict[str, float]] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Progress(Protocol):
+    """Where a run reports what it is doing."""
+
+    def message(self, text: str) -> None: ...
+
+    def bar(self, label: str, unit: str, total: int | None = None):
+        """A context manager giving a function that advances the bar by n."""
+        ...
+
+
+class SilentProgress:
+    """Reports nothing."""
+
+    def message(self, text: str) -> None:
+        pass
+
+    @contextmanager
+    def bar(self, label: str, unit: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        yield lambda _n=1: None
+
+
+def train_and_publish(options: TrainingOptions, progress: Progress | None = None) -> RunReport:
+    """Train ``options.algorithm`` on every reader's activity and make its recommendations the active ones.
+
+    Raises TrainingRefused when there is too little activity (no run is recorded) and
+    TrainingFailed when a stage breaks (the run is marked failed with the reason, its rows
+    are deleted, and the previous run stays active).
+    """
+    progress = progress or SilentProgress()
+    started = time.perf_counter()
+    progress.message("Loading reader activity ...")
+    events = recommendations.load_events()
+    books = recommendations.catalogue()
+    interactions = build_interactions(events, item_ids=books["book_id"].to_numpy())
+    try:
+        check_enough_data(interactions)
+    except NotEnoughData as error:
+        raise TrainingRefused(f"{error} Nothing was changed.") from error
+    timings = {"load_seconds": round(time.perf_counter() - started, 2)}
+    progress.message(
+        f"  {interactions.n_users:,} readers x {interactions.n_items:,} books, "
+        f"{interactions.n_interactions:,} interactions from {len(events):,} events ({timings['load_seconds']} s)"
+    )
+
+    def model_for(name: str, on_epoch: Callable[[dict], None] | None = None):
+        return make_model(name, epochs=options.epochs, factors=options.factors, seed=options.seed, progress=on_epoch)
+
+    parameters = {**model_for(options.algorithm).params, "top_k": options.top_k}
+    if options.rating_model:
+        parameters["rating_model"] = make_rating_model(seed=options.seed).params
+    run_id = recommendations.start_run(options.algorithm, parameters).id
+    report = RunReport(
+        run_id, interactions.n_users, interactions.n_items, interactions.n_interactions, len(events), timings=timings
+    )
+    try:
+        recommendations.update_run(
+            run_id,
+            n_users=interactions.n_users,
+            n_items=interactions.n_items,
+            n_interactions=interactions.n_interactions,
+        )
+        if options.evaluate:
+            _evaluate(options, interactions, model_for, progress, report)
+
+        stage = time.perf_counter()
+        with progress.bar("Training", "epoch") as advance:
+            model = model_for(options.algorithm, on_epoch=lambda _record: advance(1)).fit(interactions.matrix)
+        timings["train_seconds"] = round(time.perf_counter() - stage, 2)
+        progress.message(f"Trained {options.algorithm} in {timings['train_seconds']} s.")
+
+        stage = time.perf_counter()
+        reasons = ReasonWriter(interactions, events, books)
+        with progress.bar("Caching", "reader", total=interactions.n_users) as advance:
+            for done_users, rows in recommendation_rows(model, interactions, reasons, options.top_k):
+                report.recommendations += recommendations.store_recommendations(run_id, rows)
+                advance(done_users)
+        timings["cache_seconds"] = round(time.perf_counter() - stage, 2)
+
+        stage = time.perf_counter()
+        rating_model = _train_rating_model(options, events, interactions, run_id, progress)
+        embedded = model if hasattr(model, "item_embeddings") else rating_model
+        if embedded is not None:
+            similar = recommendations.store_similar_books(
+                run_id, similar_book_rows(embedded.item_embeddings(), interactions)
+            )
+            progress.message(f"Stored {similar:,} similar-book pairs.")
+        timings["rating_and_similar_seconds"] = round(time.perf_counter() - stage, 2)
+        timings["total_seconds"] = round(time.perf_counter() - started, 2)
+        recommendations.activate_run(run_id, timings=timings)
+    except (Exception, KeyboardInterrupt) as error:
+        reason = f"{type(error).__name__}: {error}".strip()
+        try:
+            recommendations.fail_run(run_id, reason + "\n" + traceback.format_exc(limit=5))
+        except Exception as cleanup_error:  # the database itself may be gone
+            progress.message(f"Could not record the failure in the database: {cleanup_error}")
+        raise TrainingFailed(
+            f"Training failed ({reason}). The previous recommendations are still in place."
+        ) from error
+    return report
+
+
+def _evaluate(options: TrainingOptions, interactions, model_for, progress: Progress, report: RunReport) -> None:
+    """Compare the chosen model with every other one on a leave-one-out split; store the metrics with the run."""
+    progress.message("Evaluating on a leave-one-out split (latest interaction of each reader held out) ...")
+    stage = time.perf_counter()
+    order = [options.algorithm] + [name for name in ALGORITHMS if name != options.algorithm]
+    with progress.bar("Evaluating", "model", total=len(order)) as advance:
+        report.metrics = evaluate_algorithms(
+            interactions,
+            order,
+            model_for,
+            seed=options.seed,
+            max_users=options.eval_users,
+            on_done=lambda _name, _metrics: advance(1),
+        )
+    report.timings["evaluate_seconds"] = round(time.perf_counter() - stage, 2)
+    recommendations.update_run(report.run_id, metrics=report.metrics)
+
+
+def _train_rating_model(options: TrainingOptions, events, interactions, run_id: int, progress: Progress):
+    """Train and store the rating model behind the predicted stars; None when skipped or too few ratings."""
+    if not options.rating_model:
+        progress.message("No rating model this time (--no-rating-model).")
+        return None
+    users, items, stars = rating_triples(events, interactions)
+    if len(stars) < MIN_RATINGS:
+        progress.message(f"Only {len(stars)} ratings: no rating model this time (need {MIN_RATINGS}).")
+        return None
+    with progress.bar("Rating model", "epoch") as advance:
+        model = make_rating_model(seed=options.seed, progress=lambda _logs: advance(1))
+        model.fit(users, items, stars, interactions.n_users, interactions.n_items)
+    predictor, user_vectors, item_vectors = model.export()
+    stored = recommendations.store_rating_model(
+        run_id,
+        predictor.to_bytes(),
+        rating_factor_rows(user_vectors, users, interactions.user_ids, "user_id"),
+        rating_factor_rows(item_vectors, items, interactions.item_ids, "book_id"),
+    )
+    progress.message(f"Rating model trained on {len(stars):,} ratings; {stored:,} reader and book vectors stored.")
+    return model
