@@ -74,3 +74,30 @@ def test_top_k_orders_best_first():
 def test_fit_refuses_a_dense_array():
     with pytest.raises(TypeError):
         ItemKNN().fit(np.ones((3, 3)))
+
+
+def test_the_registry_builds_every_model_with_its_own_defaults():
+    from dataclasses import fields
+
+    from webapp.recsys.neural import NCFRating, NeuMF
+    from webapp.recsys.pipeline import ALGORITHMS, MODELS, make_model, make_rating_model
+
+    for name in ALGORITHMS:
+        model = make_model(name, epochs=None, factors=None)
+        assert isinstance(model, MODELS[name]) and model.name == name
+        defaults = {spec.name: spec.default for spec in fields(MODELS[name]) if spec.name in model.params}
+        listed = {key: list(value) if isinstance(value, tuple) else value for key, value in defaults.items()}
+        assert model.params == listed
+    assert make_model("neumf").params == NeuMF().params
+    assert make_model("item_knn", epochs=3, factors=8).params == {"neighbours": 100, "shrink": 0.0}
+    assert make_model("matrix_factorization", factors=8, seed=3).params["factors"] == 8
+    assert make_rating_model(seed=7).params == {**NCFRating().params, "seed": 7}
+
+
+def test_params_hold_hyper_parameters_only():
+    from webapp.recsys.neural import NeuMF
+
+    model = NeuMF(progress=print, mlp_layers=[16, 8])
+    assert "progress" not in model.params and "history" not in model.params
+    assert model.params["mlp_layers"] == [16, 8] and model.mlp_layers == (16, 8)
+    assert "block_size" not in UserKNN(block_size=10).params

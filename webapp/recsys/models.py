@@ -7,7 +7,8 @@ array where higher is better.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,18 +16,34 @@ import scipy.sparse as sp
 from webapp.recsys.data import binarize
 
 
-class Recommender:
-    """Base class: subclasses implement ``fit`` and ``score``."""
+def runtime(default: Any = None) -> Any:
+    """A constructor argument that is not a hyper-parameter (a progress callback, a block size)."""
+    return field(default=default, repr=False, compare=False, metadata={"runtime": True})
 
-    name = "base"
 
-    def __init__(self) -> None:
-        self.train_matrix: sp.csr_matrix | None = None
+class HyperParameters:
+    """Models are dataclasses whose fields are their hyper-parameters, with the project's defaults.
+
+    ``params`` lists them for the model run record (fields made with :func:`runtime`, and
+    state set while fitting, are not hyper-parameters).
+    """
 
     @property
     def params(self) -> dict[str, Any]:
-        """The hyper-parameters, for the model run record."""
-        return {}
+        values = {}
+        for spec in fields(self):  # type: ignore[arg-type]
+            if spec.init and not spec.metadata.get("runtime"):
+                value = getattr(self, spec.name)
+                values[spec.name] = list(value) if isinstance(value, tuple) else value
+        return values
+
+
+@dataclass(eq=False)
+class Recommender(HyperParameters):
+    """Base class: subclasses implement ``fit`` and ``score``."""
+
+    name: ClassVar[str] = "base"
+    train_matrix: sp.csr_matrix | None = field(default=None, init=False, repr=False)
 
     def fit(self, matrix: sp.csr_matrix) -> Recommender:
         raise NotImplementedError
@@ -114,10 +131,11 @@ def _keep_top_k_per_row(similarity: np.ndarray, k: int) -> sp.csr_matrix:
     return kept
 
 
+@dataclass(eq=False)
 class MostPopular(Recommender):
     """Items ranked by how many readers interacted with them; the same list for everyone."""
 
-    name = "most_popular"
+    name: ClassVar[str] = "most_popular"
 
     def fit(self, matrix: sp.csr_matrix) -> MostPopular:
         matrix = self._remember(matrix)
@@ -128,6 +146,7 @@ class MostPopular(Recommender):
         return np.tile(self.popularity, (len(user_codes), 1))
 
 
+@dataclass(eq=False)
 class ItemKNN(Recommender):
     """Item-based collaborative filtering: cosine similarity between item columns.
 
@@ -135,16 +154,9 @@ class ItemKNN(Recommender):
     weight(u, i) * sim(i, j), keeping only each item's ``neighbours`` most similar items.
     """
 
-    name = "item_knn"
-
-    def __init__(self, neighbours: int = 100, shrink: float = 0.0) -> None:
-        super().__init__()
-        self.neighbours = neighbours
-        self.shrink = shrink
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return {"neighbours": self.neighbours, "shrink": self.shrink}
+    name: ClassVar[str] = "item_knn"
+    neighbours: int = 100
+    shrink: float = 0.0
 
     def fit(self, matrix: sp.csr_matrix) -> ItemKNN:
         matrix = self._remember(matrix)
@@ -166,6 +178,7 @@ class ItemKNN(Recommender):
         return top_k(rows, k)
 
 
+@dataclass(eq=False)
 class UserKNN(Recommender):
     """User-based collaborative filtering: cosine similarity between reader rows.
 
@@ -173,16 +186,9 @@ class UserKNN(Recommender):
     ``neighbours`` most similar readers did with j.
     """
 
-    name = "user_knn"
-
-    def __init__(self, neighbours: int = 100, block_size: int = 2048) -> None:
-        super().__init__()
-        self.neighbours = neighbours
-        self.block_size = block_size
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return {"neighbours": self.neighbours}
+    name: ClassVar[str] = "user_knn"
+    neighbours: int = 100
+    block_size: int = runtime(2048)
 
     def fit(self, matrix: sp.csr_matrix) -> UserKNN:
         matrix = self._remember(matrix)
@@ -202,6 +208,7 @@ class UserKNN(Recommender):
         return out
 
 
+@dataclass(eq=False)
 class MatrixFactorization(Recommender):
     """Matrix factorisation trained with BPR (Rendle et al., 2009).
 
@@ -209,35 +216,13 @@ class MatrixFactorization(Recommender):
     and a sampled unobserved item j, with item biases and L2 regularisation.
     """
 
-    name = "matrix_factorization"
-
-    def __init__(
-        self,
-        factors: int = 64,
-        epochs: int = 30,
-        learning_rate: float = 0.05,
-        regularization: float = 0.002,
-        batch_size: int = 1024,
-        seed: int = 42,
-    ) -> None:
-        super().__init__()
-        self.factors = factors
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.regularization = regularization
-        self.batch_size = batch_size
-        self.seed = seed
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "epochs": self.epochs,
-            "learning_rate": self.learning_rate,
-            "regularization": self.regularization,
-            "batch_size": self.batch_size,
-            "seed": self.seed,
-        }
+    name: ClassVar[str] = "matrix_factorization"
+    factors: int = 64
+    epochs: int = 30
+    learning_rate: float = 0.05
+    regularization: float = 0.002
+    batch_size: int = 1024
+    seed: int = 42
 
     def fit(self, matrix: sp.csr_matrix) -> MatrixFactorization:
         matrix = self._remember(matrix)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from webapp.recsys.data import binarize
 from webapp.recsys.evaluation import evaluate_ranking, holdout_sample
-from webapp.recsys.models import Recommender, embedding_neighbours, sample_negatives
+from webapp.recsys.models import HyperParameters, Recommender, embedding_neighbours, runtime, sample_negatives
 from webapp.recsys.serving import RatingPredictor
 
 logger = logging.getLogger(__name__)
@@ -105,6 +107,7 @@ def _history_left_out(rng: np.random.Generator, history: sp.csr_matrix, users, i
     return np.where(labels > 0, items, picks).astype(np.int32)
 
 
+@dataclass(eq=False)
 class NeuMF(Recommender):
     """NeuMF: a GMF branch and an MLP branch over user and item embeddings, fused.
 
@@ -126,52 +129,24 @@ class NeuMF(Recommender):
     positives and negatives see histories of the same length.
     """
 
-    name = "neumf"
+    name: ClassVar[str] = "neumf"
+    # The defaults are what ``flask train-recs`` trains (benchmarks/recsys_benchmark.py tunes its own).
+    factors: int = 32
+    mlp_layers: tuple[int, ...] = (64, 32, 16)
+    learning_rate: float = 0.003
+    l2: float = 0.0
+    epochs: int = 12
+    batch_size: int = 4096
+    negatives: int = 4
+    patience: int = 3
+    validation_users: int = 3000
+    user_history: bool = False
+    seed: int = 42
+    progress: Callable[[dict], None] | None = runtime()
+    history: list[dict[str, float]] = field(default_factory=list, init=False, repr=False)
 
-    def __init__(
-        self,
-        factors: int = 32,
-        mlp_layers: tuple[int, ...] = (64, 32, 16),
-        learning_rate: float = 0.001,
-        l2: float = 0.0,
-        epochs: int = 20,
-        batch_size: int = 1024,
-        negatives: int = 4,
-        patience: int = 3,
-        validation_users: int = 3000,
-        user_history: bool = False,
-        seed: int = 42,
-        progress: Any = None,
-    ) -> None:
-        super().__init__()
-        self.factors = factors
-        self.mlp_layers = tuple(mlp_layers)
-        self.learning_rate = learning_rate
-        self.l2 = l2
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.negatives = negatives
-        self.patience = patience
-        self.validation_users = validation_users
-        self.user_history = user_history
-        self.seed = seed
-        self.progress = progress
-        self.history: list[dict[str, float]] = []
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "mlp_layers": list(self.mlp_layers),
-            "learning_rate": self.learning_rate,
-            "l2": self.l2,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "negatives": self.negatives,
-            "patience": self.patience,
-            "user_history": self.user_history,
-            "seed": self.seed,
-        }
+    def __post_init__(self) -> None:
+        self.mlp_layers = tuple(self.mlp_layers)
 
     def _build(self, tf, n_users: int, n_items: int, reader_history: sp.csr_matrix | None):
         keras = tf.keras
@@ -324,7 +299,8 @@ class NeuMF(Recommender):
         return embedding_neighbours(self.item_embeddings(), item_codes, k)
 
 
-class NCFRating:
+@dataclass(eq=False)
+class NCFRating(HyperParameters):
     """Rating prediction in the NCF style: embeddings -> GMF and MLP branches -> predicted rating.
 
     The prediction is the global mean, plus user and item biases, plus one dense output
@@ -335,46 +311,22 @@ class NCFRating:
     with NumPy alone.
     """
 
-    name = "ncf_rating"
+    name: ClassVar[str] = "ncf_rating"
+    # The defaults are what ``flask train-recs`` trains; the ML-100K benchmark sets its own.
+    factors: int = 32
+    hidden: tuple[int, ...] = (64, 32)
+    learning_rate: float = 0.002
+    l2: float = 1e-4
+    dropout: float = 0.2
+    epochs: int = 20
+    batch_size: int = 1024
+    patience: int = 2
+    validation_fraction: float = 0.05
+    seed: int = 42
+    progress: Callable[[dict], None] | None = runtime()
 
-    def __init__(
-        self,
-        factors: int = 32,
-        hidden: tuple[int, ...] = (64, 32),
-        learning_rate: float = 0.001,
-        l2: float = 1e-4,
-        dropout: float = 0.2,
-        epochs: int = 40,
-        batch_size: int = 256,
-        patience: int = 4,
-        validation_fraction: float = 0.05,
-        seed: int = 42,
-        progress: Any = None,
-    ) -> None:
-        self.factors = factors
-        self.hidden = tuple(hidden)
-        self.learning_rate = learning_rate
-        self.l2 = l2
-        self.dropout = dropout
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.seed = seed
-        self.progress = progress
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "hidden": list(self.hidden),
-            "learning_rate": self.learning_rate,
-            "l2": self.l2,
-            "dropout": self.dropout,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "seed": self.seed,
-        }
+    def __post_init__(self) -> None:
+        self.hidden = tuple(self.hidden)
 
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int) -> NCFRating:
         """Train on (user code, item code, rating) triples."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,18 @@ from webapp.recsys.models import (
     embedding_neighbours,
     item_cosine_similarity,
 )
+from webapp.recsys.neural import NCFRating, NeuMF
 from webapp.recsys.serving import vector_to_bytes
 
-ALGORITHMS = ("neumf", "matrix_factorization", "item_knn", "user_knn", "most_popular")
+# Every model by name, with its defaults in its own class (one place).
+MODELS: dict[str, type[Recommender]] = {
+    "neumf": NeuMF,
+    "matrix_factorization": MatrixFactorization,
+    "item_knn": ItemKNN,
+    "user_knn": UserKNN,
+    "most_popular": MostPopular,
+}
+ALGORITHMS = tuple(MODELS)
 MIN_USERS, MIN_ITEMS, MIN_INTERACTIONS = 2, 2, 10
 
 
@@ -43,35 +53,19 @@ def check_enough_data(interactions: Interactions) -> None:
         )
 
 
-def make_model(
-    algorithm: str,
-    epochs: int | None = None,
-    factors: int | None = None,
-    seed: int = 42,
-    progress: Callable[[dict], None] | None = None,
-) -> Recommender:
-    """A fresh model of ``algorithm`` with the project's default hyper-parameters."""
-    if algorithm == "neumf":
-        from webapp.recsys.neural import NeuMF
+def make_model(algorithm: str, progress: Callable[[dict], None] | None = None, **overrides: Any) -> Recommender:
+    """A fresh model of ``algorithm`` with its defaults, changed by the ``overrides`` that are not None.
 
-        return NeuMF(
-            factors=factors or 32,
-            epochs=epochs or 12,
-            batch_size=4096,
-            learning_rate=0.003,
-            negatives=4,
-            seed=seed,
-            progress=progress,
-        )
-    if algorithm == "matrix_factorization":
-        return MatrixFactorization(factors=factors or 64, epochs=epochs or 30, seed=seed)
-    if algorithm == "item_knn":
-        return ItemKNN(neighbours=100)
-    if algorithm == "user_knn":
-        return UserKNN(neighbours=100)
-    if algorithm == "most_popular":
-        return MostPopular()
-    raise ValueError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.")
+    Overrides a model does not have (``epochs`` for ItemKNN, say) are ignored, so one set
+    of command-line options serves every algorithm.
+    """
+    if algorithm not in MODELS:
+        raise ValueError(f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}.")
+    model_class = MODELS[algorithm]
+    accepted = {spec.name for spec in fields(model_class) if spec.init}
+    if progress is not None:
+        overrides["progress"] = progress
+    return model_class(**{name: value for name, value in overrides.items() if value is not None and name in accepted})
 
 
 def evaluate_algorithms(
@@ -247,11 +241,9 @@ def rating_triples(events: pd.DataFrame, interactions: Interactions) -> tuple[np
     return users[known], items[known], ratings["rating"].to_numpy(np.float32)[known]
 
 
-def make_rating_model(seed: int = 42, progress: Callable[[dict], None] | None = None):
-    """The rating model with the project's defaults for ``flask train-recs``."""
-    from webapp.recsys.neural import NCFRating
-
-    return NCFRating(epochs=20, batch_size=1024, learning_rate=0.002, patience=2, seed=seed, progress=progress)
+def make_rating_model(seed: int = 42, progress: Callable[[dict], None] | None = None) -> NCFRating:
+    """The rating model with its defaults (those of ``flask train-recs``)."""
+    return NCFRating(seed=seed, progress=progress)
 
 
 def rating_factor_rows(vectors: np.ndarray, codes: np.ndarray, ids: np.ndarray, key: str) -> Iterator[dict[str, Any]]:
