@@ -182,17 +182,28 @@ def test_inventory_now(staff_client, events):
     }
 
 
-def test_overdue_loans_by_days_overdue(staff_client, app):
+@pytest.mark.parametrize("hour", [0, 1, 12, 23])
+def test_overdue_loans_by_days_overdue_as_the_fines_count_them(staff_client, app, hour):
+    """The chart's buckets and the reader's fines count days overdue the same way, at any time of day."""
+    from webapp.services import circulation, statistics
+
+    now = datetime.combine(utcnow().date(), datetime.min.time()) + timedelta(hours=hour, minutes=30)
     reader, book = create_user("late"), make_book("Dune")
-    now = utcnow()
     for days_late in [0, 1, 3, 7, 8, 14, 15, 30, 31, 60, 61, 200]:
         due = now - timedelta(days=days_late, hours=2)
         db.session.add(Loan(user_id=reader.id, book_id=book.id, borrowed_at=due - timedelta(days=30), due_at=due))
     db.session.add(Loan(user_id=reader.id, book_id=book.id, borrowed_at=now, due_at=now + timedelta(days=5)))
     db.session.commit()
-    data = _get(staff_client, "overdue", "")
-    assert data["buckets"] == ["under 1 day", "1-7 days", "8-14 days", "15-30 days", "31-60 days", "over 60 days"]
-    assert data["loans"] == [1, 3, 2, 2, 2, 2]
+    data = statistics.overdue_by_days(now)
+    assert data["buckets"] == ["1-7 days", "8-14 days", "15-30 days", "31-60 days", "over 60 days"]
+    expected = dict.fromkeys(data["buckets"], 0)
+    for overdue in circulation.overdue_loans(now=now):
+        days = overdue.days_overdue
+        label = next((name for name, first, last in statistics.OVERDUE_BUCKETS if first <= days <= last), None)
+        expected[label or statistics.OVERDUE_LAST_BUCKET] += 1
+    assert data["loans"] == list(expected.values())
+    assert sum(data["loans"]) == 12 == statistics.headline(now)["overdue"]
+    assert _get(staff_client, "overdue", "")["buckets"] == data["buckets"]
 
 
 def test_recommender_quality_and_coverage(staff_client, events):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, and_
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -44,6 +45,15 @@ class Loan(db.Model):
 
     user: Mapped[User] = relationship()
     book: Mapped[Book] = relationship()
+
+    @hybrid_method
+    def overdue_at(self, now: datetime) -> bool:
+        """Still out and past its due date at ``now``: the one definition of overdue (also as SQL on Loan)."""
+        return self.returned_at is None and self.due_at < now
+
+    @overdue_at.expression
+    def overdue_at(cls, now: datetime):
+        return and_(cls.returned_at.is_(None), cls.due_at < now)
 
 
 class Hold(db.Model):

@@ -8,16 +8,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
-from webapp.models import Book, BookView, Category, Favourite, Hold, Loan, Order, OrderItem, Rating, Review
+from webapp.models import Book, Category, Hold, Loan, Rating, Review
 from webapp.models.base import utcnow
 from webapp.models.catalogue import normalize_text
 from webapp.models.circulation import ACTIVE_HOLD_STATUSES
-from webapp.models.shop import ORDER_CANCELLED
 from webapp.services.errors import NotFound
+from webapp.services.events import reader_events
 
 MAX_QUERY_LENGTH = 200
 SORTS = {
@@ -197,22 +197,9 @@ def hot_scores(limit: int = 50, category_id: int | None = None) -> list[tuple[in
     if cached and time.monotonic() - cached[0] < HOT_CACHE_SECONDS:
         return cached[1]
     since = utcnow() - timedelta(days=HOT_WINDOW_DAYS)
-    events = union_all(
-        select(
-            Loan.book_id.label("book_id"), literal("loan").label("kind"), func.date(Loan.borrowed_at).label("day")
-        ).where(Loan.borrowed_at >= since),
-        select(OrderItem.book_id, literal("purchase"), func.date(Order.created_at))
-        .join(Order, Order.id == OrderItem.order_id)
-        .where(Order.created_at >= since, Order.status != ORDER_CANCELLED),
-        select(Rating.book_id, literal("rating"), func.date(Rating.updated_at)).where(Rating.updated_at >= since),
-        select(Favourite.book_id, literal("favourite"), func.date(Favourite.created_at)).where(
-            Favourite.created_at >= since
-        ),
-        select(BookView.book_id, literal("view"), func.date(BookView.viewed_at)).where(BookView.viewed_at >= since),
-    ).subquery()
-    stmt = select(events.c.book_id, events.c.kind, events.c.day, func.count()).group_by(
-        events.c.book_id, events.c.kind, events.c.day
-    )
+    events = reader_events(HOT_WEIGHTS, since=since)
+    day = func.date(events.c.moment)
+    stmt = select(events.c.book_id, events.c.kind, day, func.count()).group_by(events.c.book_id, events.c.kind, day)
     if category_id is not None:
         stmt = stmt.join(Book, Book.id == events.c.book_id).where(Book.category_id == category_id)
     today = utcnow().date()

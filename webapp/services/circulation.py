@@ -9,10 +9,11 @@ so two readers can never take the last copy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.extensions import db
 from webapp.models import Book, Hold, Loan
@@ -110,7 +111,7 @@ def borrow(user_id: int, book_id: int, now: datetime | None = None) -> Loan:
     open_loans = list(db.session.scalars(select(Loan).where(Loan.user_id == user_id, Loan.returned_at.is_(None))))
     if any(loan.book_id == book_id for loan in open_loans):
         fail(ServiceError("You already have this book on loan."))
-    if any(loan.due_at < now for loan in open_loans):
+    if any(loan.overdue_at(now) for loan in open_loans):
         fail(ServiceError("You have an overdue loan: return it before borrowing again."))
     if len(open_loans) >= _setting("MAX_ACTIVE_LOANS"):
         fail(ServiceError(f"You can have at most {_setting('MAX_ACTIVE_LOANS')} books on loan at once."))
@@ -165,7 +166,7 @@ def renew(user_id: int, loan_id: int, now: datetime | None = None) -> Loan:
     loan = _own_loan(user_id, loan_id)
     if loan.returned_at is not None:
         fail(ServiceError("This loan was already returned."))
-    if loan.due_at < now:
+    if loan.overdue_at(now):
         fail(ServiceError("An overdue loan cannot be renewed: please return it."))
     if loan.renewals >= _setting("MAX_RENEWALS"):
         fail(ServiceError(f"A loan can be renewed at most {_setting('MAX_RENEWALS')} times."))
@@ -274,10 +275,25 @@ def overdue_status(loan: Loan, now: datetime | None = None) -> OverdueLoan:
     return OverdueLoan(loan, days, round(days * float(_setting("FINE_PER_DAY")), 2))
 
 
+def overdue_clause(now: datetime, min_days: int = 1, max_days: int | None = None) -> ColumnElement[bool]:
+    """SQL: open loans overdue by ``min_days`` to ``max_days`` days, counted as :func:`overdue_status` counts.
+
+    days = max(today - due date, 1), so days >= m when the due date is at least m - 1
+    days before today, and days <= M when it is at most M days before today.
+    """
+    today = datetime.combine(now.date(), time.min)
+    clause = Loan.overdue_at(now)
+    if min_days > 1:
+        clause = clause & (Loan.due_at < today - timedelta(days=min_days - 1))
+    if max_days is not None:
+        clause = clause & (Loan.due_at >= today - timedelta(days=max_days))
+    return clause
+
+
 def overdue_loans(user_id: int | None = None, now: datetime | None = None) -> list[OverdueLoan]:
     """Open loans past due (one reader's, or everyone's for staff), most overdue first."""
     now = now or utcnow()
-    stmt = select(Loan).where(Loan.returned_at.is_(None), Loan.due_at < now).order_by(Loan.due_at)
+    stmt = select(Loan).where(Loan.overdue_at(now)).order_by(Loan.due_at)
     if user_id is not None:
         stmt = stmt.where(Loan.user_id == user_id)
     return [overdue_status(loan, now) for loan in db.session.scalars(stmt)]

@@ -9,7 +9,6 @@ from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.models import Favourite, Hold, Loan, Order, Rating, Review
-from webapp.models.base import utcnow
 from webapp.models.circulation import ACTIVE_HOLD_STATUSES
 
 
@@ -50,8 +49,3 @@ def personal_centre(user_id: int, history_limit: int = 50) -> PersonalCentre:
         reviews=rows(Review, order=Review.created_at.desc()),
         favourites=rows(Favourite, order=Favourite.created_at.desc()),
     )
-
-
-def is_overdue(loan: Loan) -> bool:
-    """True when an open loan is past its due date."""
-    return loan.returned_at is None and loan.due_at < utcnow()

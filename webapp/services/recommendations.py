@@ -13,30 +13,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, literal, select, union_all, update
+from sqlalchemy import delete, func, insert, select, update
 
 from webapp.extensions import db
 from webapp.models import (
     Book,
     BookFactors,
-    BookView,
     Category,
-    Favourite,
-    Loan,
     ModelArtifact,
     ModelRun,
-    Order,
-    OrderItem,
     Rating,
     ReaderFactors,
     Recommendation,
-    Review,
     SimilarBook,
 )
 from webapp.models.base import utcnow
 from webapp.models.recs import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED
-from webapp.models.shop import ORDER_CANCELLED
 from webapp.recsys.serving import RatingPredictor, vector_from_bytes
+from webapp.services.events import reader_events
 
 EPOCH = pd.Timestamp("1970-01-01")
 RATING_ARTIFACT = "rating_model"
@@ -44,19 +38,8 @@ RATING_ARTIFACT = "rating_model"
 
 def load_events() -> pd.DataFrame:
     """Every reader-book event: columns user_id, item_id, kind, timestamp (s), rating (or 0)."""
-    sources = [
-        select(Rating.user_id, Rating.book_id, literal("rating"), Rating.updated_at, Rating.rating),
-        select(Loan.user_id, Loan.book_id, literal("loan"), Loan.borrowed_at, literal(0)),
-        select(Order.user_id, OrderItem.book_id, literal("purchase"), Order.created_at, literal(0))
-        .join(Order, Order.id == OrderItem.order_id)
-        .where(Order.status != ORDER_CANCELLED),
-        select(Favourite.user_id, Favourite.book_id, literal("favourite"), Favourite.created_at, literal(0)),
-        select(Review.user_id, Review.book_id, literal("review"), Review.created_at, literal(0)),
-        select(BookView.user_id, BookView.book_id, literal("view"), BookView.viewed_at, literal(0)).where(
-            BookView.user_id.is_not(None)
-        ),
-    ]
-    rows = db.session.execute(union_all(*sources)).all()
+    events = reader_events()
+    rows = db.session.execute(select(events).where(events.c.user_id.is_not(None))).all()
     frame = pd.DataFrame(rows, columns=["user_id", "item_id", "kind", "moment", "rating"])
     if frame.empty:
         return frame.assign(timestamp=pd.Series(dtype="float64")).drop(columns="moment")
@@ -176,6 +159,10 @@ def recommendations_for(user_id: int, limit: int = 20) -> list[ShownRecommendati
     return cached or fallback_recommendations(user_id, limit)
 
 
+# What makes a book popular for the fallback, and what a reader already has.
+POPULAR_KINDS = ("loan", "purchase", "rating", "favourite")
+
+
 def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[ShownRecommendation]:
     """For readers the model has not seen: popular lately in their favourite categories, else overall.
 
@@ -183,23 +170,12 @@ def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[Shown
     books the reader already rated, borrowed, bought or marked are left out.
     """
     since = utcnow() - timedelta(days=30)
-    activity = union_all(
-        select(Loan.book_id.label("book_id")).where(Loan.borrowed_at >= since),
-        select(OrderItem.book_id).join(Order).where(Order.created_at >= since),
-        select(Rating.book_id).where(Rating.updated_at >= since),
-        select(Favourite.book_id).where(Favourite.created_at >= since),
-    ).subquery()
+    activity = reader_events(POPULAR_KINDS, since=since)
     recent = select(activity.c.book_id, func.count().label("hits")).group_by(activity.c.book_id).subquery()
     own: list[int] = []
     favourite_categories: list[int] = []
     if user_id is not None:
-        own_stmt = union_all(
-            select(Rating.book_id).where(Rating.user_id == user_id),
-            select(Loan.book_id).where(Loan.user_id == user_id),
-            select(Favourite.book_id).where(Favourite.user_id == user_id),
-            select(OrderItem.book_id).join(Order).where(Order.user_id == user_id),
-        )
-        own = list(db.session.scalars(own_stmt))
+        own = list(db.session.scalars(select(reader_events(POPULAR_KINDS, user_id=user_id).c.book_id)))
         if own:
             favourite_categories = list(
                 db.session.scalars(

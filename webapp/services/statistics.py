@@ -22,6 +22,7 @@ from webapp.models.circulation import HOLD_READY
 from webapp.models.recs import RUN_SUCCEEDED
 from webapp.models.shop import ORDER_CANCELLED
 from webapp.models.users import ROLE_READER
+from webapp.services import circulation
 from webapp.services.errors import ServiceError
 
 DEFAULT_DAYS = 90
@@ -139,8 +140,8 @@ def headline(now: datetime | None = None) -> dict[str, int | float]:
     """The counters across the top of the statistics screen and on the back-office home."""
     now = now or utcnow()
     week_start = datetime.combine(now.date() - timedelta(days=now.weekday()), time.min)
-    open_loans = Loan.returned_at.is_(None)
-    loans = db.session.execute(select(func.count(), func.count(case((Loan.due_at < now, 1)))).where(open_loans)).one()
+    overdue = func.count(case((Loan.overdue_at(now), 1)))
+    loans = db.session.execute(select(func.count(), overdue).where(Loan.returned_at.is_(None))).one()
     orders = db.session.execute(
         select(func.count(), func.sum(Order.total)).where(
             Order.created_at >= week_start, Order.status != ORDER_CANCELLED
@@ -283,34 +284,15 @@ def inventory() -> dict[str, Any]:
 
 
 def overdue_by_days(now: datetime | None = None) -> dict[str, Any]:
-    """Open loans past due, bucketed by how many whole days late they are."""
+    """Open loans past due, bucketed by days overdue (counted as the reader's page and the fines count them)."""
     now = now or utcnow()
-
-    def due_before(days: int) -> datetime:
-        return now - timedelta(days=days)
-
-    # A loan is d whole days late when now - (d+1) days < due_at <= now - d days.
     bucket = case(
-        *[
-            ((Loan.due_at <= due_before(first)) & (Loan.due_at > due_before(last + 1)), literal(label))
-            for label, first, last in OVERDUE_BUCKETS
-        ],
+        *[(circulation.overdue_clause(now, first, last), literal(label)) for label, first, last in OVERDUE_BUCKETS],
         else_=literal(OVERDUE_LAST_BUCKET),
     ).label("bucket")
-    rows = dict(
-        db.session.execute(
-            select(bucket, func.count())
-            .where(Loan.returned_at.is_(None), Loan.due_at <= due_before(1))
-            .group_by(bucket)
-        ).all()
-    )
+    rows = dict(db.session.execute(select(bucket, func.count()).where(Loan.overdue_at(now)).group_by(bucket)).all())
     labels = [label for label, _, _ in OVERDUE_BUCKETS] + [OVERDUE_LAST_BUCKET]
-    under_a_day = db.session.scalar(
-        select(func.count())
-        .select_from(Loan)
-        .where(Loan.returned_at.is_(None), Loan.due_at < now, Loan.due_at > due_before(1))
-    )
-    return {"buckets": ["under 1 day"] + labels, "loans": [under_a_day] + [rows.get(label, 0) for label in labels]}
+    return {"buckets": labels, "loans": [rows.get(label, 0) for label in labels]}
 
 
 def recommender(period: DateRange) -> dict[str, Any]:

@@ -292,7 +292,7 @@ class LoanAdmin(StaffModelView):
     column_formatters = {"user": _reader, "book": _title}
     column_searchable_list = ("user.username", "book.title")
     column_filters = (
-        YesNoFilter(Loan.due_at, "Overdue", lambda: Loan.returned_at.is_(None) & (Loan.due_at < utcnow())),
+        YesNoFilter(Loan.due_at, "Overdue", lambda: Loan.overdue_at(utcnow())),
         YesNoFilter(Loan.returned_at, "Out", lambda: Loan.returned_at.is_(None)),
         "borrowed_at",
         "due_at",
@@ -334,7 +334,7 @@ class OverdueLoanAdmin(LoanAdmin):
     column_export_list = ("id", "user.username", "user.email", "book.title", "due_at")
 
     def _overdue(self, query):
-        return query.filter(Loan.returned_at.is_(None), Loan.due_at < utcnow())
+        return query.filter(Loan.overdue_at(utcnow()))
 
     def get_query(self):
         return self._overdue(super().get_query())

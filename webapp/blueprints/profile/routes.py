@@ -17,7 +17,6 @@ def _render(email_form=None, password_form=None, status=200):
     return render_template(
         "profile/index.html",
         centre=centre,
-        is_overdue=profile_service.is_overdue,
         queue_places=[circulation.queue_place(hold) for hold in centre.holds],
         overdue={item.loan.id: item for item in circulation.overdue_loans(current_user.id)},
         button_form=ButtonForm(),

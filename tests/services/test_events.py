@@ -1,0 +1,51 @@
+"""One definition of reader activity: the hot books, the recommendation fallback and the training data agree."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from webapp.extensions import db
+from webapp.models import Order, OrderItem
+from webapp.models.base import utcnow
+from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID
+from webapp.services import catalogue, events, recommendations
+
+
+@pytest.fixture()
+def cancelled_and_paid(app, reader):
+    """Book A was ordered five times and every order was cancelled; book B was bought once."""
+    from tests.conftest import make_book
+
+    cancelled, bought = make_book("Cancelled A", ratings_count=5000), make_book("Bought B", ratings_count=10)
+    for status, book, times in ((ORDER_CANCELLED, cancelled, 5), (ORDER_PAID, bought, 1)):
+        for _ in range(times):
+            order = Order(user_id=reader.id, status=status, total=Decimal("9.99"), paid_at=utcnow())
+            order.items.append(OrderItem(book_id=book.id, quantity=1, unit_price=Decimal("9.99")))
+            db.session.add(order)
+    db.session.commit()
+    return cancelled, bought
+
+
+def test_cancelled_orders_are_not_purchases_anywhere(cancelled_and_paid):
+    cancelled, bought = cancelled_and_paid
+    hot = dict(catalogue.hot_scores())
+    assert cancelled.id not in hot and hot[bought.id] > 0
+    popular = recommendations.fallback_recommendations(None, limit=2)
+    assert [shown.book.id for shown in popular] == [bought.id, cancelled.id]
+    training = recommendations.load_events()
+    purchases = training[training["kind"] == "purchase"]
+    assert purchases["item_id"].tolist() == [bought.id]
+
+
+def test_reader_events_filters_by_kind_moment_and_reader(cancelled_and_paid, reader):
+    stream = events.reader_events(["purchase"], since=utcnow().replace(year=2000), user_id=reader.id)
+    rows = db.session.execute(db.select(stream)).all()
+    assert [(row.kind, row.user_id) for row in rows] == [("purchase", reader.id)]
+    assert db.session.execute(db.select(events.reader_events(["purchase"], user_id=reader.id + 1))).all() == []
+
+
+def test_an_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="Unknown event kind"):
+        events.reader_events(["gossip"])
