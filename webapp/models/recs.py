@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,9 @@ class ModelRun(db.Model):
     __table_args__ = (CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status_known"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Random and never reused (ids are: SQLite hands out an id again after the rows are deleted),
+    # so a web process can cache a run's weights under it without pairing them with another run's vectors.
+    key: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
     algorithm: Mapped[str] = mapped_column(String(40), index=True)
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -255,12 +255,12 @@ def similar_books(book_id: int, limit: int = 6) -> list[tuple[Book, float]]:
     return [(book, score) for book, score in db.session.execute(stmt)]
 
 
-_predictors: dict[int, RatingPredictor] = {}
+_predictors: dict[str, RatingPredictor] = {}
 
 
-def _rating_predictor(run_id: int) -> RatingPredictor | None:
-    """The active run's shared rating weights, read once per process."""
-    if run_id not in _predictors:
+def _rating_predictor(run_id: int, run_key: str) -> RatingPredictor | None:
+    """The active run's shared rating weights, read once per process and kept under the run's unique key."""
+    if run_key not in _predictors:
         data = db.session.scalar(
             select(ModelArtifact.data).where(
                 ModelArtifact.model_run_id == run_id, ModelArtifact.name == RATING_ARTIFACT
@@ -269,8 +269,8 @@ def _rating_predictor(run_id: int) -> RatingPredictor | None:
         if data is None:
             return None
         _predictors.clear()
-        _predictors[run_id] = RatingPredictor.from_bytes(data)
-    return _predictors[run_id]
+        _predictors[run_key] = RatingPredictor.from_bytes(data)
+    return _predictors[run_key]
 
 
 def predicted_rating(user_id: int, book_id: int) -> float | None:
@@ -280,14 +280,15 @@ def predicted_rating(user_id: int, book_id: int) -> float | None:
     when it was trained.
     """
     row = db.session.execute(
-        select(ModelRun.id, ReaderFactors.vector, BookFactors.vector)
+        select(ModelRun.id, ModelRun.key, ReaderFactors.vector, BookFactors.vector)
         .join(ReaderFactors, ReaderFactors.model_run_id == ModelRun.id)
         .join(BookFactors, BookFactors.model_run_id == ModelRun.id)
         .where(ModelRun.is_active.is_(True), ReaderFactors.user_id == user_id, BookFactors.book_id == book_id)
     ).first()
     if row is None:
         return None
-    predictor = _rating_predictor(row[0])
+    run_id, run_key, reader_vector, book_vector = row
+    predictor = _rating_predictor(run_id, run_key)
     if predictor is None:
         return None
-    return float(predictor.predict(vector_from_bytes(row[1]), vector_from_bytes(row[2]))[0])
+    return float(predictor.predict(vector_from_bytes(reader_vector), vector_from_bytes(book_vector))[0])
