@@ -106,3 +106,21 @@ def test_rating_predictions_in_numpy_match_keras_and_survive_the_database_format
     user = vector_from_bytes(vector_to_bytes(user_vectors[7]))
     item = vector_from_bytes(vector_to_bytes(item_vectors[3]))
     assert restored.predict(user, item)[0] == pytest.approx(model.predict([7], [3])[0], abs=1e-6)
+
+
+def test_training_prints_no_tensorflow_log_lines():
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import scipy.sparse as sp; from webapp.recsys.neural import NeuMF; "
+        "NeuMF(factors=4, mlp_layers=(8, 4), epochs=1, batch_size=64).fit("
+        "sp.random(50, 30, density=0.2, format='csr', random_state=1)); print('trained')"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "trained"
+    for noise in ("NodeDef mentions", "oneDNN", "absl::InitializeLog"):
+        assert noise not in result.stderr

@@ -26,8 +26,12 @@ logger = logging.getLogger(__name__)
 
 
 def _tensorflow(seed: int):
-    """Import TensorFlow, seeded and deterministic."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Import TensorFlow, seeded and deterministic.
+
+    Its C++ log lines (oneDNN notices, "NodeDef mentions attribute ..." from tf.data) would
+    bury the progress bars, so only fatal ones are shown unless TF_CPP_MIN_LOG_LEVEL is set.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
