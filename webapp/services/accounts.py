@@ -9,7 +9,7 @@ from functools import cache
 
 from flask import current_app, request
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
@@ -98,13 +98,26 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _delete_sessions(ids: Select) -> None:
+    """Delete the login sessions ``ids`` selects, by primary key.
+
+    A DELETE whose WHERE ranges over a secondary index takes gap locks on MariaDB, and two
+    log-ins at once then deadlock on each other's INSERT (the soak test found it); reading
+    the ids first and deleting by primary key locks only the rows that go.
+    """
+    found = list(db.session.scalars(ids))
+    if found:
+        db.session.execute(delete(LoginSession).where(LoginSession.id.in_(found)))
+
+
 def log_in(user: User, remember: bool = False) -> None:
     """Open a new login session for ``user`` in this browser (Flask-Login's session and remember-me cookies)."""
     max_age = current_app.config["REMEMBER_COOKIE_DURATION"]
     token = secrets.token_urlsafe(32)
-    db.session.execute(
-        delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.created_at < utcnow() - max_age)
+    expired = select(LoginSession.id).where(
+        LoginSession.user_id == user.id, LoginSession.created_at < utcnow() - max_age
     )
+    _delete_sessions(expired)
     db.session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token)))
     db.session.commit()
     user.session_token = token
@@ -115,14 +128,14 @@ def log_out() -> None:
     """End this browser's login session: cookies copied from it stop working too."""
     token = getattr(current_user, "session_token", None)
     if token:
-        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == _token_hash(token)))
+        _delete_sessions(select(LoginSession.id).where(LoginSession.token_hash == _token_hash(token)))
         db.session.commit()
     logout_user()
 
 
 def log_out_everywhere(user: User) -> None:
     """End every login session of ``user`` and open a fresh one for this browser only."""
-    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    _delete_sessions(select(LoginSession.id).where(LoginSession.user_id == user.id))
     db.session.commit()
     log_in(user, remember=current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies)
 
