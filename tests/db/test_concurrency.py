@@ -10,9 +10,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import create_user, make_book
+from tests.helpers import create_user, make_book
 from webapp.extensions import db
-from webapp.models import Book, CartItem, Loan, Order, OrderItem
+from webapp.models import Book, CartItem, Loan, Order, OrderItem, User
 from webapp.services import circulation, shop
 from webapp.services.errors import ServiceError
 
@@ -41,6 +41,7 @@ def _run_together(app, work, arguments):
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a request never finished"
     return outcomes
 
 
@@ -86,3 +87,32 @@ def test_double_submitted_checkout_makes_one_order(app, reader):
     db.session.rollback()  # a new transaction: MariaDB's REPEATABLE READ would show the old snapshot
     assert db.session.scalar(select(func.count()).select_from(Order)) == 1
     assert db.session.scalar(select(Book.stock).where(Book.id == book_id)) == 3
+
+
+def test_twenty_log_ins_at_once_all_get_an_answer(app, readers):
+    """Log-ins insert login sessions and failure counts while deleting old ones: no deadlock, no 500."""
+    from datetime import timedelta
+
+    from webapp.models import LoginSession
+    from webapp.models.base import utcnow
+
+    names = {user_id: db.session.get(User, user_id).username for user_id in readers}
+    long_ago = utcnow() - timedelta(days=400)
+    db.session.add_all(
+        LoginSession(user_id=user_id, token_hash=f"{user_id:064d}", created_at=long_ago) for user_id in readers
+    )
+    db.session.commit()
+    statuses: list[int] = []
+
+    def log_in_once(user_id: int) -> None:
+        password = "correct-horse-1" if user_id % 4 else "wrong-password-1"
+        response = app.test_client().post("/auth/login", data={"username": names[user_id], "password": password})
+        statuses.append(response.status_code)
+
+    for _ in range(2):
+        outcomes = _run_together(app, log_in_once, readers)
+        assert not [o for o in outcomes if o != "ok"], outcomes
+    assert sorted(set(statuses)) == [200, 302] and len(statuses) == 2 * READERS
+    db.session.rollback()
+    expired = select(func.count()).select_from(LoginSession).where(LoginSession.created_at == long_ago)
+    assert db.session.scalar(expired) == sum(1 for user_id in readers if user_id % 4 == 0)  # never logged in
