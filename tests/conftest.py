@@ -8,19 +8,11 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import delete
 
+from tests.helpers import SHARED_DATA_DIR, clear_all_tables, create_user, log_in, make_config
 from webapp import create_app
-from webapp.config import TestConfig
 from webapp.extensions import db
 from webapp.models import User
-
-SHARED_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
-
-
-def make_config(database_url: str, **overrides) -> type[TestConfig]:
-    """A TestConfig subclass bound to ``database_url``."""
-    return type("BoundTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -55,14 +47,6 @@ def session_app(database_url: str) -> Iterator[Flask]:
         db.engine.dispose()
 
 
-def clear_all_tables() -> None:
-    """Delete every row, children first, leaving the schema in place."""
-    db.session.rollback()
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(delete(table))
-    db.session.commit()
-
-
 @pytest.fixture()
 def app(session_app: Flask) -> Iterator[Flask]:
     """The app inside an application context, on an empty database."""
@@ -86,15 +70,6 @@ def runner(app: Flask):
     return app.test_cli_runner()
 
 
-def create_user(username: str = "alice", password: str = "correct-horse-1", role: str = "reader") -> User:
-    """A reader (or admin) who can log in."""
-    user = User(username=username, email=f"{username}@example.org", role=role)
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
 @pytest.fixture()
 def reader(app: Flask) -> User:
     return create_user()
@@ -103,13 +78,6 @@ def reader(app: Flask) -> User:
 @pytest.fixture()
 def admin_user(app: Flask) -> User:
     return create_user("staff", role="admin")
-
-
-def log_in(client, username: str = "alice", password: str = "correct-horse-1"):
-    """Log ``client`` in through the login form."""
-    response = client.post("/auth/login", data={"username": username, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return response
 
 
 @pytest.fixture()
@@ -124,31 +92,6 @@ def staff_client(client, admin_user):
     """A test client logged in as the member of staff ``staff``."""
     log_in(client, "staff")
     return client
-
-
-def make_book(title: str = "Dune", authors: str = "Frank Herbert", category: str = "Science Fiction", **values):
-    """A book in ``category`` (created when missing)."""
-    from decimal import Decimal
-
-    from webapp.models import Book, Category
-    from webapp.services.genres import slugify
-
-    found = db.session.scalar(db.select(Category).where(Category.name == category))
-    if found is None:
-        found = Category(name=category, slug=slugify(category))
-    defaults = {
-        "price": Decimal("9.99"),
-        "copies_total": 3,
-        "copies_available": 3,
-        "stock": 3,
-        "publication_year": 1965,
-        "average_rating": 4.2,
-        "ratings_count": 100,
-    }
-    book = Book(title=title, authors=authors, category=found, **{**defaults, **values})
-    db.session.add(book)
-    db.session.commit()
-    return book
 
 
 @pytest.fixture(scope="session")

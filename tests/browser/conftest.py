@@ -8,7 +8,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import make_config
+from tests.helpers import make_config
 from webapp import create_app
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -64,10 +64,3 @@ def page(browser):
     yield page
     context.close()
     assert policy_violations == []
-
-
-def fill_login(page, username: str = "alice", password: str = "correct-horse-1") -> None:
-    """Fill in and send the login form the page is showing."""
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()

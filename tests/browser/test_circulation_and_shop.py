@@ -5,8 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import fill_login
-from tests.conftest import create_user, make_book
+from tests.helpers import create_user, fill_login, make_book
 
 pytestmark = pytest.mark.browser
 

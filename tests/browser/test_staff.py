@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import fill_login
+from tests.helpers import fill_login
 from webapp.extensions import db
 from webapp.models import Book
 from webapp.services.seed import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, SeedOptions, seed_demo

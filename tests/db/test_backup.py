@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import make_book, make_config
+from tests.helpers import make_book, make_config
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Loan, Order, OrderItem

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import insert, update
 from sqlalchemy.exc import DBAPIError
 
-from tests.conftest import create_user
+from tests.helpers import create_user
 from webapp.extensions import db
 from webapp.models import Book, CartItem, Category, Favourite, Loan, OrderItem, Rating, User
 from webapp.models.base import utcnow

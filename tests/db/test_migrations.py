@@ -4,7 +4,7 @@ import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
-from tests.conftest import make_config
+from tests.helpers import make_config
 from webapp import create_app
 from webapp.extensions import db
 

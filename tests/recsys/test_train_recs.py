@@ -6,7 +6,7 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import create_user, log_in
+from tests.helpers import create_user, log_in
 from webapp.extensions import db
 from webapp.models import BookFactors, Loan, ModelArtifact, ModelRun, Rating, ReaderFactors, Recommendation, SimilarBook
 from webapp.services import recommendations as service

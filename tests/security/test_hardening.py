@@ -13,7 +13,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import create_user, make_book, make_config
+from tests.helpers import create_user, make_book, make_config
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Book, LoginFailure, Review, User

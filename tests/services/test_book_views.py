@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import create_user, make_book
+from tests.helpers import create_user, make_book
 from webapp.extensions import db
 from webapp.models import BookView
 from webapp.services import book_views

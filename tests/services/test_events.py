@@ -16,7 +16,7 @@ from webapp.services import catalogue, events, recommendations
 @pytest.fixture()
 def cancelled_and_paid(app, reader):
     """Book A was ordered five times and every order was cancelled; book B was bought once."""
-    from tests.conftest import make_book
+    from tests.helpers import make_book
 
     cancelled, bought = make_book("Cancelled A", ratings_count=5000), make_book("Bought B", ratings_count=10)
     for status, book, times in ((ORDER_CANCELLED, cancelled, 5), (ORDER_PAID, bought, 1)):

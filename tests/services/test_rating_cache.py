@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import delete
 
-from tests.conftest import create_user, make_book
+from tests.helpers import create_user, make_book
 from webapp.extensions import db
 from webapp.models import BookFactors, ModelArtifact, ModelRun, ReaderFactors
 from webapp.recsys.serving import RatingPredictor, vector_to_bytes

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import create_user, make_book
+from tests.helpers import create_user, make_book
 from webapp.extensions import db
 from webapp.models import Book, Category, Hold, Loan, ModelRun, Order, OrderItem, Rating, Review, User
 from webapp.models.base import utcnow
@@ -138,7 +138,7 @@ def test_anonymous_posts_change_nothing(client, library):
 
 def test_admin_forms_carry_a_token_the_site_accepts(database_url, library, admin_user):
     """With CSRF on (as in production), admin forms post with Flask-WTF's token; without it, 400."""
-    from tests.conftest import make_config
+    from tests.helpers import make_config
     from webapp import create_app
 
     app = create_app(make_config(database_url, WTF_CSRF_ENABLED=True))

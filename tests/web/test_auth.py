@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import create_user, log_in
+from tests.helpers import create_user, log_in
 from webapp.extensions import db
 from webapp.models import User
 
@@ -109,7 +109,7 @@ def test_session_cookie_flags(client, reader):
 
 
 def test_forms_need_a_csrf_token(database_url):
-    from tests.conftest import make_config
+    from tests.helpers import make_config
     from webapp import create_app
 
     app = create_app(make_config(database_url, WTF_CSRF_ENABLED=True))

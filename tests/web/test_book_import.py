@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import SHARED_DATA_DIR, make_book
+from tests.helpers import SHARED_DATA_DIR, make_book
 from webapp.extensions import db
 from webapp.models import Book, Category
 from webapp.services import book_import

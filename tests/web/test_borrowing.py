@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import create_user, log_in, make_book
+from tests.helpers import create_user, log_in, make_book
 from webapp.extensions import db
 from webapp.models import Book, Hold, Loan
 from webapp.models.base import utcnow

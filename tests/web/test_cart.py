@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import create_user, log_in, make_book
+from tests.helpers import create_user, log_in, make_book
 from webapp.extensions import db
 from webapp.models import Book, CartItem, Order, OrderItem
 from webapp.services import shop

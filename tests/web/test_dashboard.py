@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import create_user, make_book
+from tests.helpers import create_user, make_book
 from webapp.extensions import db
 from webapp.models import Book, Hold, Loan, ModelRun, Order, OrderItem, Rating, Recommendation, User
 from webapp.models.base import utcnow

@@ -41,7 +41,7 @@ def test_json_clients_get_json_errors(client):
 
 
 def test_unexpected_error_is_a_styled_500(database_url):
-    from tests.conftest import make_config
+    from tests.helpers import make_config
     from webapp import create_app
 
     app = create_app(make_config(database_url))

@@ -6,7 +6,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import create_user, log_in, make_book
+from tests.helpers import create_user, log_in, make_book
 from webapp import page_cache
 from webapp.extensions import cache, db
 from webapp.models import Book, BookView
@@ -87,10 +87,20 @@ def test_an_expired_page_is_served_stale_while_another_request_renders_it(app, c
     assert "Dune Messiah" in client.get("/books").get_data(as_text=True)  # this request re-renders
 
 
-def test_without_a_copy_other_requests_wait_for_the_one_rendering_it(app, cache_on):
+def test_without_a_copy_other_requests_wait_for_the_one_rendering_it(app, cache_on, monkeypatch):
     make_book("Dune")
     renders = []
     started, release = threading.Event(), threading.Event()
+    waiting = threading.Semaphore(0)
+    claim = page_cache._claim_render
+
+    def claim_and_report(key):
+        done, mine = claim(key)
+        if not mine:
+            waiting.release()  # this visitor found the page being rendered and will wait for it
+        return done, mine
+
+    monkeypatch.setattr(page_cache, "_claim_render", claim_and_report)
 
     def slow_render():
         renders.append(1)
@@ -109,8 +119,12 @@ def test_without_a_copy_other_requests_wait_for_the_one_rendering_it(app, cache_
     others = [threading.Thread(target=visit, args=(results,)) for _ in range(3)]
     for thread in others:
         thread.start()
+    for _ in others:
+        assert waiting.acquire(timeout=5), "a visitor did not find the render in progress"
+    assert results == []  # all three are waiting while the first one renders
     release.set()
     for thread in [first, *others]:
         thread.join(10)
+        assert not thread.is_alive()
     assert results == ["the page"] * 4
     assert len(renders) == 1

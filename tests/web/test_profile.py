@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.conftest import create_user, log_in, make_book
+from tests.helpers import create_user, log_in, make_book
 from webapp.extensions import db
 from webapp.models import Favourite, Loan, Rating, User
 from webapp.models.base import utcnow

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import event, func
 
-from tests.conftest import clear_all_tables, create_user, log_in, make_book
+from tests.helpers import clear_all_tables, create_user, log_in, make_book
 from webapp.extensions import db
 from webapp.models import Book, CartItem, Favourite, Rating, Review
 from webapp.services.catalogue import clear_hot_cache
