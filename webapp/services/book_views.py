@@ -24,6 +24,7 @@ from webapp.models import BookView
 from webapp.models.base import utcnow
 from webapp.services.catalogue import book_exists
 from webapp.services.errors import NotFound
+from webapp.services.locking import retried_on_deadlock
 
 VIEW_BATCH_SIZE = 200
 
@@ -57,9 +58,14 @@ def flush_views() -> int:
         _pending.clear()
         _last_flush = time.monotonic()
     if batch:
-        db.session.execute(insert(BookView), batch)
-        db.session.commit()
+        _write_views(batch)
     return len(batch)
+
+
+@retried_on_deadlock
+def _write_views(batch: list[dict]) -> None:
+    db.session.execute(insert(BookView), batch)
+    db.session.commit()
 
 
 def pending_views() -> int:

@@ -27,7 +27,7 @@ from webapp.models.circulation import (
     HOLD_WAITING,
 )
 from webapp.services.errors import NotFound, ServiceError
-from webapp.services.locking import fail, lock_reader, own_record
+from webapp.services.locking import fail, lock_reader, own_record, retried_on_deadlock
 
 
 def _setting(name: str) -> int | float:
@@ -76,6 +76,7 @@ def expire_uncollected_holds(book_id: int | None = None, now: datetime | None = 
     return len(expired)
 
 
+@retried_on_deadlock
 def change_copies(book_id: int, delta: int, now: datetime | None = None) -> None:
     """Staff add (``delta`` > 0) or withdraw (``delta`` < 0) copies for loan, in the caller's transaction.
 
@@ -102,6 +103,7 @@ def change_copies(book_id: int, delta: int, now: datetime | None = None) -> None
             )
 
 
+@retried_on_deadlock
 def borrow(user_id: int, book_id: int, now: datetime | None = None) -> Loan:
     """Lend a copy to the reader, or raise ServiceError saying why not (nothing changes)."""
     now = now or utcnow()
@@ -143,6 +145,7 @@ def _own_loan(user_id: int, loan_id: int) -> Loan:
     return own_record(Loan, loan_id, user_id, "There is no such loan of yours.")
 
 
+@retried_on_deadlock
 def return_loan(user_id: int, loan_id: int, now: datetime | None = None) -> Loan:
     """Return a loan: the copy goes to the first reader waiting for it, or back on the shelf."""
     now = now or utcnow()
@@ -159,6 +162,7 @@ def return_loan(user_id: int, loan_id: int, now: datetime | None = None) -> Loan
     return loan
 
 
+@retried_on_deadlock
 def renew(user_id: int, loan_id: int, now: datetime | None = None) -> Loan:
     """Extend a loan by the loan period, at most MAX_RENEWALS times, not when overdue or wanted."""
     now = now or utcnow()
@@ -189,6 +193,7 @@ def renew(user_id: int, loan_id: int, now: datetime | None = None) -> Loan:
     return loan
 
 
+@retried_on_deadlock
 def place_hold(user_id: int, book_id: int, now: datetime | None = None) -> Hold:
     """Join the queue of a book that has no free copy."""
     now = now or utcnow()
@@ -214,6 +219,7 @@ def place_hold(user_id: int, book_id: int, now: datetime | None = None) -> Hold:
     return hold
 
 
+@retried_on_deadlock
 def cancel_hold(user_id: int, hold_id: int, now: datetime | None = None) -> Hold:
     """Leave the queue; a copy that was set aside passes to the next reader."""
     now = now or utcnow()

@@ -2,13 +2,55 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+import random
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import NoReturn, ParamSpec, TypeVar
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from webapp.extensions import db
 from webapp.models import User
 from webapp.services.errors import NotFound, ServiceError
+
+# MariaDB/MySQL: "Deadlock found when trying to get lock" and "Lock wait timeout exceeded".
+RETRYABLE_ERRORS = (1213, 1205)
+ATTEMPTS = 4
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def is_retryable(error: OperationalError) -> bool:
+    """True when the database gave up on the transaction only because of other transactions' locks."""
+    code = error.orig.args[0] if error.orig is not None and error.orig.args else None
+    return code in RETRYABLE_ERRORS
+
+
+def retried_on_deadlock(service: Callable[P, R]) -> Callable[P, R]:
+    """Run a one-transaction service again (up to ATTEMPTS times) when the database picks it as a deadlock victim.
+
+    InnoDB rolls the whole transaction back in that case and asks for it to be re-issued;
+    the services decorated here read everything they decide on inside their transaction,
+    so running them again is safe. Under load (benchmarks/soak.py on MariaDB) conditional
+    UPDATEs of a book row and inserts that check a foreign key to it do deadlock now and then.
+    """
+
+    @wraps(service)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, ATTEMPTS):
+            try:
+                return service(*args, **kwargs)
+            except OperationalError as error:
+                db.session.rollback()
+                if not is_retryable(error):
+                    raise
+                time.sleep(random.uniform(0.005, 0.02) * attempt)
+        return service(*args, **kwargs)
+
+    return run
 
 
 def lock_reader(user_id: int) -> None:

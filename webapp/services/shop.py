@@ -21,7 +21,7 @@ from webapp.models import Book, CartItem, Order, OrderItem
 from webapp.models.base import utcnow
 from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID, ORDER_PENDING, ORDER_SHIPPED
 from webapp.services.errors import NotFound, ServiceError
-from webapp.services.locking import fail, lock_reader, own_record
+from webapp.services.locking import fail, lock_reader, own_record, retried_on_deadlock
 
 MAX_LINE_QUANTITY = 99
 
@@ -39,6 +39,7 @@ def parse_quantity(raw: object) -> int:
     return quantity
 
 
+@retried_on_deadlock
 def add_to_cart(user_id: int, book_id: int, quantity: int = 1) -> CartItem:
     """Put copies of a book in the cart (adding to a line that is already there)."""
     lock_reader(user_id)
@@ -62,6 +63,7 @@ def add_to_cart(user_id: int, book_id: int, quantity: int = 1) -> CartItem:
     return item
 
 
+@retried_on_deadlock
 def change_stock(book_id: int, delta: int) -> None:
     """Staff add to or take from the stock for sale, in the caller's transaction.
 
@@ -80,6 +82,7 @@ def _own_item(user_id: int, item_id: int) -> CartItem:
     return own_record(CartItem, item_id, user_id, "There is no such line in your cart.")
 
 
+@retried_on_deadlock
 def set_quantity(user_id: int, item_id: int, quantity: int) -> CartItem:
     """Change a cart line to ``quantity`` copies (1 up to the stock)."""
     lock_reader(user_id)
@@ -91,6 +94,7 @@ def set_quantity(user_id: int, item_id: int, quantity: int) -> CartItem:
     return item
 
 
+@retried_on_deadlock
 def remove_item(user_id: int, item_id: int) -> None:
     """Take a line out of the cart."""
     lock_reader(user_id)
@@ -149,6 +153,7 @@ class SimulatedPayment:
         order.paid_at = utcnow()
 
 
+@retried_on_deadlock
 def checkout(user_id: int, token: str, payment: PaymentProvider | None = None) -> Order:
     """Buy everything in the cart in one transaction, or nothing.
 
@@ -209,6 +214,7 @@ def own_order(user_id: int, order_id: int) -> Order:
     return order
 
 
+@retried_on_deadlock
 def cancel_order(user_id: int | None, order_id: int) -> Order:
     """Cancel an order that has not shipped and put its copies back in stock.
 
@@ -233,6 +239,7 @@ def cancel_order(user_id: int | None, order_id: int) -> Order:
     return order
 
 
+@retried_on_deadlock
 def ship_order(order_id: int) -> Order:
     """Staff: mark a paid order as shipped (a pending or cancelled one cannot ship)."""
     db.session.commit()  # see what other requests committed before deciding
