@@ -50,21 +50,25 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
 
     from webapp import models  # noqa: F401  (registers every table with the metadata)
     from webapp.blueprints.admin import init_admin
+    from webapp.blueprints.api import bp as api_bp
     from webapp.blueprints.auth import bp as auth_bp
     from webapp.blueprints.borrowing import bp as borrowing_bp
     from webapp.blueprints.cart import bp as cart_bp
     from webapp.blueprints.catalogue import bp as catalogue_bp
+    from webapp.blueprints.dashboard import api_bp as dashboard_api_bp
     from webapp.blueprints.dashboard import bp as dashboard_bp
     from webapp.blueprints.main import bp as main_bp
     from webapp.blueprints.profile import bp as profile_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(profile_bp, url_prefix="/profile")
     app.register_blueprint(borrowing_bp)
     app.register_blueprint(cart_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(dashboard_api_bp)
     init_admin(app)
 
     from webapp.errors import register_error_handlers
@@ -119,12 +123,10 @@ def _configure_login(app: Flask) -> None:
         """
         from flask import flash, redirect, request, url_for
 
-        from webapp.errors import wants_json
+        from webapp.errors import json_error, wants_json
 
         if wants_json():
-            from flask import jsonify
-
-            return jsonify(error="Unauthorized", message="Log in first.", status=401), 401
+            return json_error(401, "Unauthorized", "Log in first.")
         target = request.full_path.rstrip("?") if request.method == "GET" else None
         if target is None and request.view_args and "book_id" in request.view_args:
             target = url_for("catalogue.book_detail", book_id=request.view_args["book_id"])

@@ -5,25 +5,23 @@ from flask_login import current_user
 
 from webapp.blueprints.auth import bp
 from webapp.blueprints.auth.forms import LoginForm, LogoutForm, RegistrationForm
+from webapp.errors import on_refusal
 from webapp.redirects import safe_next
 from webapp.services import accounts
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@on_refusal(lambda: url_for("auth.register"))
 def register():
     """Create a reader account and log it in."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegistrationForm()
     if form.validate_on_submit():
-        try:
-            user = accounts.register(form.username.data, form.email.data, form.password.data)
-        except accounts.ServiceError as error:
-            flash(error.message, "danger")
-        else:
-            accounts.log_in(user)
-            flash(f"Welcome, {user.username}! Your account is ready.", "success")
-            return redirect(url_for("main.index"))
+        user = accounts.register(form.username.data, form.email.data, form.password.data)
+        accounts.log_in(user)
+        flash(f"Welcome, {user.username}! Your account is ready.", "success")
+        return redirect(url_for("main.index"))
     return render_template("auth/register.html", form=form)
 
 

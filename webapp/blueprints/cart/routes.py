@@ -5,9 +5,9 @@ from flask_login import current_user, login_required
 
 from webapp.blueprints.cart import bp
 from webapp.blueprints.cart.forms import ButtonForm, CheckoutForm, QuantityForm
+from webapp.errors import on_refusal
 from webapp.redirects import safe_next
 from webapp.services import shop
-from webapp.services.errors import NotFound, ServiceError
 
 
 def _back(default: str) -> str:
@@ -27,65 +27,48 @@ def view_cart():
     )
 
 
+def _cart_page(**_args) -> str:
+    return url_for("cart.view_cart")
+
+
 @bp.route("/cart/add/<int:book_id>", methods=["POST"])
 @login_required
+@on_refusal(lambda book_id: url_for("catalogue.book_detail", book_id=book_id))
 def add(book_id: int):
     form = QuantityForm()
     if not form.validate_on_submit():
-        abort(400, description="The form expired; reload the page and try again.")
-    try:
-        shop.add_to_cart(current_user.id, book_id, shop.parse_quantity(form.quantity.data))
-    except NotFound as error:
-        abort(404, description=error.message)
-    except ServiceError as error:
-        flash(error.message, "danger")
-    else:
-        flash("Added to your cart.", "success")
+        abort(400, description="Enter a quantity.")
+    shop.add_to_cart(current_user.id, book_id, shop.parse_quantity(form.quantity.data))
+    flash("Added to your cart.", "success")
     return redirect(_back(url_for("catalogue.book_detail", book_id=book_id)))
 
 
 @bp.route("/cart/items/<int:item_id>", methods=["POST"])
 @login_required
+@on_refusal(_cart_page)
 def update_item(item_id: int):
     form = QuantityForm()
     if not form.validate_on_submit():
         flash("Enter a quantity.", "danger")
-        return redirect(url_for("cart.view_cart"))
-    try:
-        shop.set_quantity(current_user.id, item_id, shop.parse_quantity(form.quantity.data))
-    except NotFound as error:
-        abort(404, description=error.message)
-    except ServiceError as error:
-        flash(error.message, "danger")
-    else:
-        flash("Quantity updated.", "success")
-    return redirect(url_for("cart.view_cart"))
+        return redirect(_cart_page())
+    shop.set_quantity(current_user.id, item_id, shop.parse_quantity(form.quantity.data))
+    flash("Quantity updated.", "success")
+    return redirect(_cart_page())
 
 
 @bp.route("/cart/items/<int:item_id>/remove", methods=["POST"])
 @login_required
 def remove_item(item_id: int):
-    if not ButtonForm().validate_on_submit():
-        abort(400)
-    try:
-        shop.remove_item(current_user.id, item_id)
-    except NotFound as error:
-        abort(404, description=error.message)
+    shop.remove_item(current_user.id, item_id)
     flash("Removed from your cart.", "success")
-    return redirect(url_for("cart.view_cart"))
+    return redirect(_cart_page())
 
 
 @bp.route("/cart/checkout", methods=["POST"])
 @login_required
+@on_refusal(_cart_page)
 def checkout():
-    form = CheckoutForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        order = shop.checkout(current_user.id, request.form.get("token", ""))
-    except ServiceError as error:
-        flash(error.message, "danger")
-        return redirect(url_for("cart.view_cart"))
+    order = shop.checkout(current_user.id, request.form.get("token", ""))
     flash(f"Thank you! Order #{order.id} is paid.", "success")
     return redirect(url_for("cart.order", order_id=order.id))
 
@@ -93,24 +76,14 @@ def checkout():
 @bp.route("/orders/<int:order_id>")
 @login_required
 def order(order_id: int):
-    try:
-        found = shop.own_order(current_user.id, order_id)
-    except NotFound as error:
-        abort(404, description=error.message)
+    found = shop.own_order(current_user.id, order_id)
     return render_template("cart/order.html", order=found, button_form=ButtonForm())
 
 
 @bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
 @login_required
+@on_refusal(lambda order_id: url_for("cart.order", order_id=order_id))
 def cancel(order_id: int):
-    if not ButtonForm().validate_on_submit():
-        abort(400)
-    try:
-        shop.cancel_order(current_user.id, order_id)
-    except NotFound as error:
-        abort(404, description=error.message)
-    except ServiceError as error:
-        flash(error.message, "danger")
-    else:
-        flash("Your order is cancelled and refunded.", "success")
+    shop.cancel_order(current_user.id, order_id)
+    flash("Your order is cancelled and refunded.", "success")
     return redirect(url_for("cart.order", order_id=order_id))

@@ -5,11 +5,11 @@ from flask_login import current_user, login_required
 
 from webapp.blueprints.catalogue import bp
 from webapp.blueprints.catalogue.forms import ActionForm, RatingForm, ReviewForm
+from webapp.errors import on_refusal
 from webapp.page_cache import cached_for_anonymous
 from webapp.services import activity, book_views
 from webapp.services import catalogue as catalogue_service
 from webapp.services import recommendations as recs_service
-from webapp.services.errors import NotFound, ServiceError
 
 
 def _page() -> int:
@@ -50,10 +50,7 @@ def category(slug: str):
 
 
 def _render_category(slug: str) -> str:
-    try:
-        found = catalogue_service.category_by_slug(slug)
-    except NotFound:
-        abort(404, description="There is no such category.")
+    found = catalogue_service.category_by_slug(slug)
     sort = _sort()
     stmt = catalogue_service.book_query(category_id=found.id, sort=sort)
     pagination = catalogue_service.paginate_books(stmt, _page(), current_app.config["BOOKS_PER_PAGE"])
@@ -86,10 +83,7 @@ def hot():
 def book_detail(book_id: int):
     """A book: metadata, ratings, reviews, availability and the reader's actions."""
     user_id = current_user.id if current_user.is_authenticated else None
-    try:
-        book_views.record_view(book_id, user_id)
-    except NotFound:
-        abort(404, description="There is no such book.")
+    book_views.record_view(book_id, user_id)
     return cached_for_anonymous(lambda: _render_book_page(catalogue_service.get_book(book_id), user_id))
 
 
@@ -132,10 +126,7 @@ def rate(book_id: int):
     if not form.validate_on_submit():
         flash(_first_error(form), "danger")
         return _back_to_book(book_id) if catalogue_service.book_exists(book_id) else abort(404)
-    try:
-        activity.rate(current_user.id, book_id, form.stars.data)
-    except NotFound:
-        abort(404, description="There is no such book.")
+    activity.rate(current_user.id, book_id, form.stars.data)
     flash(f"You rated this book {form.stars.data}★.", "success")
     return _back_to_book(book_id)
 
@@ -143,30 +134,20 @@ def rate(book_id: int):
 @bp.route("/books/<int:book_id>/favourite", methods=["POST"])
 @login_required
 def favourite(book_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        now_favourite = activity.toggle_favourite(current_user.id, book_id)
-    except NotFound:
-        abort(404, description="There is no such book.")
+    now_favourite = activity.toggle_favourite(current_user.id, book_id)
     flash("Added to your favourites." if now_favourite else "Removed from your favourites.", "success")
     return _back_to_book(book_id)
 
 
 @bp.route("/books/<int:book_id>/reviews", methods=["POST"])
 @login_required
+@on_refusal(lambda book_id: url_for("catalogue.book_detail", book_id=book_id))
 def add_review(book_id: int):
     form = ReviewForm()
     if not form.validate_on_submit():
         flash(_first_error(form), "danger")
         return _back_to_book(book_id) if catalogue_service.book_exists(book_id) else abort(404)
-    try:
-        activity.add_review(current_user.id, book_id, form.body.data)
-    except NotFound:
-        abort(404, description="There is no such book.")
-    except ServiceError as error:
-        flash(error.message, "danger")
-        return _back_to_book(book_id)
+    activity.add_review(current_user.id, book_id, form.body.data)
     flash("Your review is published.", "success")
     return _back_to_book(book_id)
 
@@ -174,10 +155,7 @@ def add_review(book_id: int):
 @bp.route("/reviews/<int:review_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_review(review_id: int):
-    try:
-        review = activity.own_review(current_user.id, review_id)
-    except NotFound:
-        abort(404, description="There is no such review of yours.")
+    review = activity.own_review(current_user.id, review_id)
     form = ReviewForm(obj=review)
     if form.validate_on_submit():
         activity.edit_review(current_user.id, review_id, form.body.data)
@@ -191,11 +169,6 @@ def edit_review(review_id: int):
 @bp.route("/reviews/<int:review_id>/delete", methods=["POST"])
 @login_required
 def delete_review(review_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        book_id = activity.delete_review(current_user.id, review_id)
-    except NotFound:
-        abort(404, description="There is no such review of yours.")
+    book_id = activity.delete_review(current_user.id, review_id)
     flash("Your review is deleted.", "success")
     return _back_to_book(book_id)

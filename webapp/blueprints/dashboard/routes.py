@@ -8,10 +8,9 @@ from typing import Any
 from flask import abort, jsonify, render_template, request
 
 from webapp.access import staff_required
-from webapp.blueprints.dashboard import bp
+from webapp.blueprints.dashboard import api_bp, bp
 from webapp.models.base import utcnow
 from webapp.services import statistics
-from webapp.services.errors import ServiceError
 
 # URL name -> figures for a date range. The page draws one chart per entry.
 CHARTS: dict[str, Callable[[statistics.DateRange], dict[str, Any]]] = {
@@ -30,6 +29,7 @@ CHARTS: dict[str, Callable[[statistics.DateRange], dict[str, Any]]] = {
 
 
 @bp.before_request
+@api_bp.before_request
 @staff_required
 def only_staff():
     """Every page and JSON view of the dashboard is for staff only."""
@@ -41,16 +41,13 @@ def index():
     return render_template("dashboard/index.html", charts=list(CHARTS))
 
 
-@bp.route("/dashboard/api/<chart>")
+@api_bp.route("/dashboard/api/<chart>")
 def chart_data(chart: str):
     """Figures for one chart, for ``?from=YYYY-MM-DD&to=YYYY-MM-DD`` (default: the last 90 days)."""
     figures = CHARTS.get(chart)
     if figures is None:
         abort(404, description=f"There is no chart called {chart!r}.")
-    try:
-        period = statistics.parse_date_range(request.args.get("from"), request.args.get("to"))
-    except ServiceError as error:
-        return jsonify(error="Bad Request", message=error.message, status=400), 400
+    period = statistics.parse_date_range(request.args.get("from"), request.args.get("to"))
     return jsonify(
         chart=chart, range=period.as_json(), generated_at=utcnow().isoformat(timespec="seconds"), data=figures(period)
     )

@@ -1,4 +1,4 @@
-"""The home page and the health check."""
+"""The home page."""
 
 from flask import Blueprint
 

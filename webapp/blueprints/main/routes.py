@@ -1,11 +1,9 @@
 """Routes of the main blueprint."""
 
-from flask import current_app, jsonify, render_template, send_from_directory
+from flask import current_app, render_template, send_from_directory
 from flask_login import current_user
-from sqlalchemy import text
 
 from webapp.blueprints.main import bp
-from webapp.extensions import db
 from webapp.page_cache import cached_for_anonymous
 from webapp.services import catalogue as catalogue_service
 from webapp.services import recommendations as recs_service
@@ -26,38 +24,6 @@ def _render_home() -> str:
         new_books=catalogue_service.newest_books(limit=6),
         recommended=recommended,
     )
-
-
-@bp.route("/api/recommendations")
-def api_recommendations():
-    """The logged-in reader's current recommendations as JSON."""
-    if not current_user.is_authenticated:
-        return jsonify(error="Unauthorized", message="Log in to see your recommendations.", status=401), 401
-    items = recs_service.recommendations_for(current_user.id, limit=20)
-    return jsonify(
-        user_id=current_user.id,
-        recommendations=[
-            {
-                "book_id": item.book.id,
-                "title": item.book.title,
-                "score": item.score,
-                "reason": item.reason,
-                "model_run_id": item.model_run_id,
-            }
-            for item in items
-        ],
-    )
-
-
-@bp.route("/healthz")
-def healthz():
-    """Liveness and database check for load balancers and uptime monitors."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception as error:  # the database is down or unreachable
-        db.session.rollback()
-        return jsonify(status="error", database="unreachable", detail=type(error).__name__), 503
-    return jsonify(status="ok", database="ok")
 
 
 @bp.route("/favicon.ico")
