@@ -3,7 +3,7 @@
 import pytest
 
 from webapp.services.genres import FALLBACK_CATEGORY, categorise, slugify
-from webapp.services.seed import isbn13_from_isbn10
+from webapp.services.isbn import isbn13_from_isbn10
 
 
 def test_specific_genre_beats_broad_fiction_shelf():

@@ -25,7 +25,7 @@ from webapp.models.base import utcnow
 from webapp.models.catalogue import search_key
 from webapp.services.errors import ServiceError
 from webapp.services.genres import slugify
-from webapp.services.seed import isbn13_check_digit, isbn13_from_isbn10
+from webapp.services.isbn import is_valid_isbn13, isbn13_from_isbn10
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20000
@@ -51,10 +51,6 @@ class ImportReport:
 
     books: int = 0
     new_categories: list[str] = field(default_factory=list)
-
-
-def _valid_isbn13(value: str) -> bool:
-    return len(value) == 13 and value.isdigit() and isbn13_check_digit(value[:12]) == value[12]
 
 
 class _RowReader:
@@ -120,7 +116,7 @@ class _RowReader:
         if SCIENTIFIC_NOTATION.match(isbn13):
             isbn13 = ""  # digits lost to a spreadsheet (as in goodbooks' file): the ISBN-10 decides
         if isbn13:
-            if not _valid_isbn13(isbn13):
+            if not is_valid_isbn13(isbn13):
                 self.problems.append(f"isbn13 {isbn13[:20]!r} is not a valid ISBN-13")
                 return None
             return isbn13

@@ -123,11 +123,6 @@ def update_run(run_id: int, **details) -> None:
     db.session.commit()
 
 
-def active_run() -> ModelRun | None:
-    """The run whose recommendations the site shows."""
-    return db.session.scalar(select(ModelRun).where(ModelRun.is_active.is_(True)).limit(1))
-
-
 def has_successful_run() -> bool:
     """True once a training run has succeeded."""
     return db.session.scalar(select(func.count()).where(ModelRun.status == RUN_SUCCEEDED)) > 0

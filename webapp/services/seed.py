@@ -42,6 +42,7 @@ from webapp.models.catalogue import search_key
 from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID, ORDER_SHIPPED
 from webapp.models.users import ROLE_ADMIN
 from webapp.services.genres import categorise, slugify
+from webapp.services.isbn import isbn13_from_isbn10
 
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_PASSWORD = "admin-demo-1"
@@ -161,27 +162,6 @@ def _check_references(frames: dict[str, pd.DataFrame]) -> None:
             raise SeedError(f"{name} line {row + 2}: the same reader and book appear twice.")
 
 
-def isbn13_from_isbn10(isbn10: str) -> str | None:
-    """ISBN-13 of an ISBN-10 (leading zeros may be missing); None when it is not one."""
-    digits = isbn10.strip().upper()
-    if not digits:
-        return None
-    digits = digits.zfill(10)
-    if len(digits) != 10 or not digits[:9].isdigit() or not (digits[9].isdigit() or digits[9] == "X"):
-        return None
-    values = [int(d) for d in digits[:9]] + [10 if digits[9] == "X" else int(digits[9])]
-    if sum(value * weight for value, weight in zip(values, range(10, 0, -1))) % 11:
-        return None  # the ISBN-10 check digit is wrong
-    core = "978" + digits[:9]
-    return core + isbn13_check_digit(core)
-
-
-def isbn13_check_digit(first_twelve: str) -> str:
-    """The check digit that completes the first twelve digits of an ISBN-13."""
-    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(first_twelve))
-    return str((10 - total % 10) % 10)
-
-
 def database_has_demo() -> bool:
     """True when the catalogue already holds books."""
     return bool(db.session.scalar(select(func.count(Book.id))))
@@ -224,6 +204,23 @@ def seed_demo(
     return report
 
 
+@dataclass
+class _Books:
+    """What later steps need of the books just created, by new book id."""
+
+    id_by_source: dict[int, int]
+    price: dict[int, Decimal]
+    copies: dict[int, int]
+
+
+@dataclass
+class _Readers:
+    """What later steps need of the readers just created: new ids, and join times (Unix seconds)."""
+
+    id_by_source: dict[int, int]
+    created: dict[int, float]
+
+
 class _DemoBuilder:
     """Turns the data frames into rows; one method per table group."""
 
@@ -249,14 +246,15 @@ class _DemoBuilder:
         return [_from_ts(int(s)) for s in seconds]
 
     def build(self) -> None:
-        self._catalogue()
-        self._readers()
-        self._ratings_and_favourites()
-        self._circulation()
-        self._orders()
-        self._views()
+        books = self._catalogue()
+        readers = self._readers()
+        rated = self._ratings_and_favourites(books, readers)
+        self._circulation(rated, books.copies)
+        self._orders(rated, books.price)
+        self._views(rated)
 
-    def _catalogue(self) -> None:
+    def _catalogue(self) -> _Books:
+        """Categories, books and their shelves; returns the new books' ids, prices and copies."""
         books = self.frames["books.csv"]
         shelves = self.frames["book_tags.csv"].merge(self.frames["tags.csv"], on="tag_id", how="left")
         shelves["tag_name"] = shelves["tag_name"].fillna("").str.strip().str.lower()
@@ -286,10 +284,7 @@ class _DemoBuilder:
 
         tag_ids: dict[str, int] = {}
         book_rows, tag_links = [], []
-        self.book_id_by_source: dict[int, int] = {}
-        self.book_price: dict[int, Decimal] = {}
-        self.copies: dict[int, int] = {}
-        self.category_by_book: dict[int, int] = {}
+        created = _Books(id_by_source={}, price={}, copies={})
         seen_isbns: set[str] = set()
         for index, book in enumerate(books.itertuples(index=False)):
             book_id = index + 1
@@ -301,10 +296,9 @@ class _DemoBuilder:
                 seen_isbns.add(isbn13)
             year = book.original_publication_year
             price = Decimal(f"{prices[index]:.2f}")
-            self.book_id_by_source[book.book_id] = book_id
-            self.book_price[book_id] = price
-            self.copies[book_id] = int(copies[index])
-            self.category_by_book[book_id] = category_ids[category]
+            created.id_by_source[book.book_id] = book_id
+            created.price[book_id] = price
+            created.copies[book_id] = int(copies[index])
             book_rows.append(
                 {
                     "id": book_id,
@@ -328,12 +322,13 @@ class _DemoBuilder:
             )
             for tag in tags:
                 tag_links.append({"book_id": book_id, "tag_id": tag_ids.setdefault(tag, len(tag_ids) + 1)})
-        self.books = book_rows
         self._insert(Book.__table__, book_rows, "books")
         self._insert(Tag.__table__, [{"id": i, "name": n} for n, i in tag_ids.items()], "tags")
         self._insert(book_tags, tag_links, "book tags")
+        return created
 
-    def _readers(self) -> None:
+    def _readers(self) -> _Readers:
+        """The staff and demo accounts and every reader of the data set; returns their ids and join times."""
         ratings, to_read = self.frames["ratings.csv"], self.frames["to_read.csv"]
         source_ids = np.union1d(ratings["user_id"].unique(), to_read["user_id"].unique())
         per_reader = ratings.groupby("user_id").size()
@@ -348,8 +343,7 @@ class _DemoBuilder:
 
         joined = self.now - timedelta(days=1)
         created_days = self.rng.integers(1, 730, len(source_ids))
-        self.user_id_by_source: dict[int, int] = {}
-        self.user_created: dict[int, float] = {}
+        readers = _Readers(id_by_source={}, created={})
         rows = [
             {
                 "id": 1,
@@ -378,38 +372,38 @@ class _DemoBuilder:
                     "source_user_id": source_id,
                 }
             )
-            self.user_id_by_source[source_id] = user_id
-            self.user_created[user_id] = _to_ts(created)
+            readers.id_by_source[source_id] = user_id
+            readers.created[user_id] = _to_ts(created)
         self._insert(User.__table__, rows, "readers")
+        return readers
 
-    def _user_and_book_codes(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        users = frame["user_id"].map(self.user_id_by_source).to_numpy()
-        books = frame["book_id"].map(self.book_id_by_source).to_numpy()
-        return users, books
-
-    def _ratings_and_favourites(self) -> None:
+    def _ratings_and_favourites(self, books: _Books, readers: _Readers) -> pd.DataFrame:
+        """Every rating and want-to-read mark; returns the (user_id, book_id) pairs rated."""
+        rated = pd.DataFrame({"user_id": [], "book_id": []})
         for name, model, label in (("ratings.csv", Rating, "ratings"), ("to_read.csv", Favourite, "favourites")):
             frame = self.frames[name]
-            users, books = self._user_and_book_codes(frame)
-            starts = np.array([self.user_created[u] for u in users])
+            users = frame["user_id"].map(readers.id_by_source).to_numpy()
+            books_of = frame["book_id"].map(books.id_by_source).to_numpy()
+            starts = np.array([readers.created[u] for u in users])
             moments = self._times_between(starts, self.now)
             if model is Rating:
                 values = frame["rating"].to_numpy()
                 rows = [
                     {"user_id": int(u), "book_id": int(b), "rating": int(r), "created_at": t, "updated_at": t}
-                    for u, b, r, t in zip(users, books, values, moments)
+                    for u, b, r, t in zip(users, books_of, values, moments)
                 ]
-                self.rated = pd.DataFrame({"user_id": users, "book_id": books})
+                rated = pd.DataFrame({"user_id": users, "book_id": books_of})
             else:
                 rows = [
-                    {"user_id": int(u), "book_id": int(b), "created_at": t} for u, b, t in zip(users, books, moments)
+                    {"user_id": int(u), "book_id": int(b), "created_at": t} for u, b, t in zip(users, books_of, moments)
                 ]
             self._insert(model.__table__, rows, label)
+        return rated
 
-    def _circulation(self) -> None:
+    def _circulation(self, rated: pd.DataFrame, copies: dict[int, int]) -> None:
         """Loans over the last days, drawn from the real ratings; a few left overdue."""
         opts, rng = self.options, self.rng
-        sample = self.rated.sample(n=min(opts.loans, len(self.rated)), random_state=opts.seed)
+        sample = rated.sample(n=min(opts.loans, len(rated)), random_state=opts.seed)
         sample = sample.reset_index(drop=True)
         window = opts.days_of_history * 86400
         borrowed = _to_ts(self.now) - rng.random(len(sample)) * window
@@ -430,7 +424,7 @@ class _DemoBuilder:
             if is_overdue_candidate and overdue < opts.overdue_loans:
                 is_out = True
             if is_out and (
-                active_per_book.get(book_id, 0) >= self.copies[book_id] or active_per_user.get(user_id, 0) >= 5
+                active_per_book.get(book_id, 0) >= copies[book_id] or active_per_user.get(user_id, 0) >= 5
             ):
                 is_out = False  # no copy left for it: it came back some time before today
                 returned[i] = borrowed[i] + rng.random() * max(_to_ts(self.now) - 60 - borrowed[i], 0)
@@ -458,10 +452,10 @@ class _DemoBuilder:
                 .values(copies_available=Book.__table__.c.copies_total - out)
             )
 
-    def _orders(self) -> None:
+    def _orders(self, rated: pd.DataFrame, prices: dict[int, Decimal]) -> None:
         """Orders of one to three books each reader rated, spread over the last days."""
         opts, rng = self.options, self.rng
-        by_user = self.rated.groupby("user_id")["book_id"].apply(list)
+        by_user = rated.groupby("user_id")["book_id"].apply(list)
         buyers = rng.choice(by_user.index.to_numpy(), size=min(opts.orders, len(by_user)), replace=False)
         order_rows, item_rows = [], []
         window = opts.days_of_history * 86400
@@ -474,7 +468,7 @@ class _DemoBuilder:
             total = Decimal("0.00")
             for book_id in chosen.tolist():
                 quantity = 1 if rng.random() < 0.85 else 2
-                price = self.book_price[book_id]
+                price = prices[book_id]
                 total += price * quantity
                 item_rows.append({"order_id": order_id, "book_id": book_id, "quantity": quantity, "unit_price": price})
             order_rows.append(
@@ -492,9 +486,9 @@ class _DemoBuilder:
         self._insert(Order.__table__, order_rows, "orders")
         self._insert(OrderItem.__table__, item_rows, "order items")
 
-    def _views(self) -> None:
+    def _views(self, rated: pd.DataFrame) -> None:
         """Book page views over the last 30 days, by readers who rated the book."""
-        sample = self.rated.sample(n=min(self.options.views, len(self.rated)), random_state=self.options.seed + 1)
+        sample = rated.sample(n=min(self.options.views, len(rated)), random_state=self.options.seed + 1)
         seconds = _to_ts(self.now) - self.rng.random(len(sample)) * 30 * 86400
         rows = [
             {"user_id": int(u), "book_id": int(b), "viewed_at": _from_ts(int(s))}
