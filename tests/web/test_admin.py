@@ -316,7 +316,7 @@ def test_holds_can_be_cancelled_by_staff(staff_client, library):
     page = staff_client.post(
         "/admin/hold/action/", data={"action": "cancel", "rowid": [str(hold.id)]}, follow_redirects=True
     ).get_data(as_text=True)
-    assert "nothing to cancel" in page
+    assert "This hold is no longer active." in page
 
 
 def test_orders_ship_and_cancel_with_restock(staff_client, library):
@@ -361,3 +361,23 @@ def test_the_admin_home_shows_headline_numbers(staff_client, library):
     numbers = dict(re.findall(r'data-headline="(\w+)">([\d,]+)<', page))
     assert numbers == {"readers": "1", "books": "1", "loans_out": "1", "overdue": "0", "orders_this_week": "1"}
     assert "/dashboard" in page
+
+
+def test_back_office_rules_live_in_the_services(app, admin_user):
+    """The rules the back office applies can be called without it (the CLI, other pages)."""
+    from webapp.services import accounts, catalogue
+    from webapp.services.errors import ServiceError
+
+    dune = make_book("Dune", isbn13="9780441013593")
+    assert catalogue.clean_isbn(" 978-0441013593 ", dune.id) == "9780441013593"
+    assert catalogue.clean_isbn("", None) is None
+    with pytest.raises(ServiceError, match="already belongs to “Dune”"):
+        catalogue.clean_isbn("9780441013593", None)
+    assert catalogue.clean_category("  Space Opera ", "", None) == ("Space Opera", "space-opera")
+    with pytest.raises(ServiceError, match="Another category already has the name"):
+        catalogue.clean_category("science fiction", "", None)
+    with pytest.raises(ServiceError, match="still has 1 books"):
+        catalogue.check_category_can_go(dune.category)
+    admin_user.active = False
+    with pytest.raises(ServiceError, match="your own staff access"):
+        accounts.check_staff_change(admin_user.id, admin_user)

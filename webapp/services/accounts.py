@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webapp.extensions import db
 from webapp.models import LoginSession, User
 from webapp.models.base import utcnow
+from webapp.models.users import ROLE_ADMIN
 from webapp.services import login_throttle
 from webapp.services.errors import ServiceError, TooManyAttempts
 
@@ -171,3 +172,9 @@ def change_password(user: User, current: str, new: str) -> None:
     user.set_password(new)
     db.session.commit()
     log_out_everywhere(user)
+
+
+def check_staff_change(actor_id: int, account: User) -> None:
+    """Staff may change roles and deactivate accounts, but never take away their own access."""
+    if account.id == actor_id and (account.role != ROLE_ADMIN or not account.active):
+        raise ServiceError("You cannot take away your own staff access or deactivate yourself.")

@@ -16,8 +16,9 @@ from webapp.models import Book, Category, Hold, Loan, Rating, Review
 from webapp.models.base import utcnow
 from webapp.models.catalogue import normalize_text
 from webapp.models.circulation import ACTIVE_HOLD_STATUSES
-from webapp.services.errors import NotFound
+from webapp.services.errors import NotFound, ServiceError
 from webapp.services.events import reader_events
+from webapp.services.genres import slugify
 
 MAX_QUERY_LENGTH = 200
 SORTS = {
@@ -243,3 +244,39 @@ def hot_books(limit: int = 12, category_id: int | None = None) -> list[tuple[Boo
             stmt = stmt.where(Book.category_id == category_id)
         result += [(book, 0.0) for book in db.session.scalars(stmt.options(selectinload(Book.category)))]
     return result
+
+
+# --- Back-office rules for books and categories ----------------------------------
+
+
+def clean_isbn(isbn: str | None, book_id: int | None) -> str | None:
+    """The ISBN-13 as stored (no dashes or spaces; None when empty); ServiceError when another book has it."""
+    isbn = (isbn or "").replace("-", "").strip() or None
+    if isbn is not None:
+        with db.session.no_autoflush:
+            clash = db.session.scalar(select(Book.title).where(Book.isbn13 == isbn, Book.id != book_id))
+        if clash is not None:
+            raise ServiceError(f"ISBN {isbn} already belongs to “{clash}”.")
+    return isbn
+
+
+def clean_category(name: str | None, slug: str | None, category_id: int | None) -> tuple[str, str]:
+    """A category's (name, slug): the slug made from the name when empty, both unique ignoring case."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("A category needs a name.")
+    slug = slugify(slug or name)
+    if not slug:
+        raise ServiceError("The slug needs at least one letter or digit (a-z, 0-9).")
+    for column, label, value in ((Category.name, "name", name), (Category.slug, "slug", slug)):
+        same = select(Category.id).where(func.lower(column) == value.lower(), Category.id != category_id)
+        with db.session.no_autoflush:
+            if db.session.scalar(same) is not None:
+                raise ServiceError(f"Another category already has the {label} “{value}”.")
+    return name, slug
+
+
+def check_category_can_go(category: Category) -> None:
+    """ServiceError while books still belong to the category."""
+    if category.books:
+        raise ServiceError(f"“{category.name}” still has {len(category.books)} books: move them first.")

@@ -303,3 +303,21 @@ def overdue_loans(user_id: int | None = None, now: datetime | None = None) -> li
     if user_id is not None:
         stmt = stmt.where(Loan.user_id == user_id)
     return [overdue_status(loan, now) for loan in db.session.scalars(stmt)]
+
+
+def _owner(model, record_id: int, message: str) -> int:
+    """The reader a loan or hold belongs to, for staff acting on it; NotFound when there is none."""
+    user_id = db.session.scalar(select(model.user_id).where(model.id == record_id))
+    if user_id is None:
+        fail(NotFound(message))
+    return user_id
+
+
+def return_loan_for_staff(loan_id: int, now: datetime | None = None) -> Loan:
+    """Staff mark a loan returned: the same rules as the reader's own return."""
+    return return_loan(_owner(Loan, loan_id, "There is no such loan."), loan_id, now)
+
+
+def cancel_hold_for_staff(hold_id: int, now: datetime | None = None) -> Hold:
+    """Staff cancel a hold: the same rules as the reader leaving the queue."""
+    return cancel_hold(_owner(Hold, hold_id, "There is no such hold."), hold_id, now)
