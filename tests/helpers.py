@@ -42,6 +42,13 @@ def log_in(client, username: str = "alice", password: str = "correct-horse-1"):
     return response
 
 
+def change_password(client, current: str, new: str):
+    """Change the logged-in reader's password through the personal centre's form."""
+    return client.post(
+        "/profile/password", data={"current_password": current, "new_password": new, "new_password2": new}
+    )
+
+
 def make_book(title: str = "Dune", authors: str = "Frank Herbert", category: str = "Science Fiction", **values):
     """A book in ``category`` (created when missing)."""
     from decimal import Decimal

@@ -13,7 +13,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import create_user, make_book, make_config
+from tests.helpers import change_password, create_user, make_book, make_config
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Book, LoginFailure, Review, User
@@ -243,14 +243,7 @@ def test_a_remember_me_cookie_copied_before_a_password_change_stops_working(app,
     _copy_cookies(browser, thief, names=("remember_token",))
     assert _is_logged_in(thief)
     thief.delete_cookie("session")
-    response = browser.post(
-        "/profile/password",
-        data={
-            "current_password": "correct-horse-1",
-            "new_password": "battery-staple-2",
-            "new_password2": "battery-staple-2",
-        },
-    )
+    response = change_password(browser, "correct-horse-1", "battery-staple-2")
     assert response.status_code == 302
     assert _is_logged_in(browser)
     assert not _is_logged_in(thief)

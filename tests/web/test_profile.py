@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.helpers import create_user, log_in, make_book
+from tests.helpers import change_password, create_user, log_in, make_book
 from webapp.extensions import db
 from webapp.models import Favourite, Loan, Rating, User
 from webapp.models.base import utcnow
@@ -42,14 +42,7 @@ def test_profile_shows_own_records_and_highlights_overdue(reader_client, reader)
 def test_change_email_and_password(reader_client, reader):
     response = reader_client.post("/profile/email", data={"email": "new@example.org"})
     assert response.status_code == 302
-    response = reader_client.post(
-        "/profile/password",
-        data={
-            "current_password": "correct-horse-1",
-            "new_password": "battery-staple-2",
-            "new_password2": "battery-staple-2",
-        },
-    )
+    response = change_password(reader_client, "correct-horse-1", "battery-staple-2")
     assert response.status_code == 302
     user = db.session.get(User, reader.id)
     db.session.refresh(user)
