@@ -47,3 +47,12 @@ def test_other_database_errors_are_not_retried(app):
     with pytest.raises(OperationalError):
         service("x")
     assert calls == ["x"]
+
+
+def test_services_that_work_in_their_callers_transaction_are_not_retried():
+    """A retry rolls back first: around change_copies or change_stock it would undo the back office's edit."""
+    from webapp.services import circulation, shop
+
+    assert not hasattr(circulation.change_copies, "__wrapped__")
+    assert not hasattr(shop.change_stock, "__wrapped__")
+    assert hasattr(circulation.borrow, "__wrapped__") and hasattr(shop.checkout, "__wrapped__")

@@ -76,7 +76,6 @@ def expire_uncollected_holds(book_id: int | None = None, now: datetime | None = 
     return len(expired)
 
 
-@retried_on_deadlock
 def change_copies(book_id: int, delta: int, now: datetime | None = None) -> None:
     """Staff add (``delta`` > 0) or withdraw (``delta`` < 0) copies for loan, in the caller's transaction.
 

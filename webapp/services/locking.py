@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import NoReturn, ParamSpec, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import Select, delete, update
 from sqlalchemy.exc import OperationalError
 
 from webapp.extensions import db
@@ -34,8 +34,10 @@ def retried_on_deadlock(service: Callable[P, R]) -> Callable[P, R]:
 
     InnoDB rolls the whole transaction back in that case and asks for it to be re-issued;
     the services decorated here read everything they decide on inside their transaction,
-    so running them again is safe. Under load (benchmarks/soak.py on MariaDB) conditional
-    UPDATEs of a book row and inserts that check a foreign key to it do deadlock now and then.
+    so running them again is safe. Never decorate a service that works in its caller's
+    transaction (change_copies, change_stock): the rollback would undo the caller's work.
+    Under load (benchmarks/soak.py on MariaDB) conditional UPDATEs of a book row and
+    inserts that check a foreign key to it do deadlock now and then.
     """
 
     @wraps(service)
@@ -51,6 +53,19 @@ def retried_on_deadlock(service: Callable[P, R]) -> Callable[P, R]:
         return service(*args, **kwargs)
 
     return run
+
+
+def delete_by_primary_key(model, ids: Select) -> None:
+    """Delete the ``model`` rows that ``ids`` selects, by primary key, in the current transaction.
+
+    A DELETE whose WHERE ranges over a secondary index takes gap locks on MariaDB, and two
+    requests that each delete and insert then deadlock on each other's INSERT (the soak test
+    found it with log-ins); reading the ids first and deleting by primary key locks only the
+    rows that go.
+    """
+    found = list(db.session.scalars(ids))
+    if found:
+        db.session.execute(delete(model).where(model.id.in_(found)))
 
 
 def lock_reader(user_id: int) -> None:

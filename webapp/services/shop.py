@@ -63,7 +63,6 @@ def add_to_cart(user_id: int, book_id: int, quantity: int = 1) -> CartItem:
     return item
 
 
-@retried_on_deadlock
 def change_stock(book_id: int, delta: int) -> None:
     """Staff add to or take from the stock for sale, in the caller's transaction.
 
