@@ -59,9 +59,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _app(database_url: str):
+    """The app on the soak's database, for building it and checking it afterwards."""
+    return create_app(type("SoakConfig", (Config,), {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "s" * 40}))
+
+
 def build_library(database_url: str, books: int, readers: int, seed: int) -> dict[int, int]:
     """A fresh schema with ``books`` books and ``readers`` readers; returns each book's starting stock."""
-    app = create_app(type("SoakConfig", (Config,), {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "s" * 40}))
+    app = _app(database_url)
     rng = random.Random(seed)
     with app.app_context():
         db.drop_all()
@@ -186,7 +191,7 @@ def worker_pids(master: int) -> list[int]:
 
 def integrity(database_url: str, starting_stock: dict[int, int]) -> list[tuple[str, bool, str]]:
     """The checks of the module docstring: (check, passed, detail)."""
-    app = create_app(type("SoakConfig", (Config,), {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "s" * 40}))
+    app = _app(database_url)
     with app.app_context():
         open_loans = dict(
             db.session.execute(

@@ -55,7 +55,6 @@ def seed_demo_command(reset: bool, data_dir: str | None, seed: int) -> None:
 def backup_command(path: str) -> None:
     """Copy the SQLite database to PATH, consistently, while the site keeps running."""
     from webapp.services import backup
-    from webapp.services.errors import ServiceError
 
     try:
         size = backup.backup_sqlite(path)

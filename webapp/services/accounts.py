@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import datetime
 from functools import cache
 
 from flask import current_app, request
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
@@ -18,6 +19,7 @@ from webapp.models.base import utcnow
 from webapp.models.users import ROLE_ADMIN
 from webapp.services import login_throttle
 from webapp.services.errors import ServiceError, TooManyAttempts
+from webapp.services.locking import delete_by_primary_key
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -99,26 +101,18 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _delete_sessions(ids: Select) -> None:
-    """Delete the login sessions ``ids`` selects, by primary key.
-
-    A DELETE whose WHERE ranges over a secondary index takes gap locks on MariaDB, and two
-    log-ins at once then deadlock on each other's INSERT (the soak test found it); reading
-    the ids first and deleting by primary key locks only the rows that go.
-    """
-    found = list(db.session.scalars(ids))
-    if found:
-        db.session.execute(delete(LoginSession).where(LoginSession.id.in_(found)))
+def _sessions_expire_before() -> datetime:
+    """Login sessions opened before this moment have expired (they last as long as remember-me)."""
+    return utcnow() - current_app.config["REMEMBER_COOKIE_DURATION"]
 
 
 def log_in(user: User, remember: bool = False) -> None:
     """Open a new login session for ``user`` in this browser (Flask-Login's session and remember-me cookies)."""
-    max_age = current_app.config["REMEMBER_COOKIE_DURATION"]
     token = secrets.token_urlsafe(32)
     expired = select(LoginSession.id).where(
-        LoginSession.user_id == user.id, LoginSession.created_at < utcnow() - max_age
+        LoginSession.user_id == user.id, LoginSession.created_at < _sessions_expire_before()
     )
-    _delete_sessions(expired)
+    delete_by_primary_key(LoginSession, expired)
     db.session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token)))
     db.session.commit()
     user.session_token = token
@@ -129,14 +123,15 @@ def log_out() -> None:
     """End this browser's login session: cookies copied from it stop working too."""
     token = getattr(current_user, "session_token", None)
     if token:
-        _delete_sessions(select(LoginSession.id).where(LoginSession.token_hash == _token_hash(token)))
+        this_browser = select(LoginSession.id).where(LoginSession.token_hash == _token_hash(token))
+        delete_by_primary_key(LoginSession, this_browser)
         db.session.commit()
     logout_user()
 
 
 def log_out_everywhere(user: User) -> None:
     """End every login session of ``user`` and open a fresh one for this browser only."""
-    _delete_sessions(select(LoginSession.id).where(LoginSession.user_id == user.id))
+    delete_by_primary_key(LoginSession, select(LoginSession.id).where(LoginSession.user_id == user.id))
     db.session.commit()
     log_in(user, remember=current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies)
 
@@ -146,8 +141,7 @@ def user_for_session(token: str) -> User | None:
     if not token or len(token) > 100:
         return None
     login = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _token_hash(token)))
-    max_age = current_app.config["REMEMBER_COOKIE_DURATION"]
-    if login is None or login.created_at < utcnow() - max_age or not login.user.can_log_in:
+    if login is None or login.created_at < _sessions_expire_before() or not login.user.can_log_in:
         return None
     login.user.session_token = token
     return login.user

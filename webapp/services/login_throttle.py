@@ -14,11 +14,12 @@ from datetime import timedelta
 from typing import Protocol
 
 from flask import current_app
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import LoginFailure
 from webapp.models.base import utcnow
+from webapp.services.locking import delete_by_primary_key
 
 
 @dataclass(frozen=True)
@@ -51,20 +52,14 @@ class DatabaseFailureStore:
 
     def add(self, keys: list[str], window_seconds: int) -> None:
         now = utcnow()
-        self._delete(select(LoginFailure.id).where(LoginFailure.failed_at < now - timedelta(seconds=window_seconds)))
+        stale = select(LoginFailure.id).where(LoginFailure.failed_at < now - timedelta(seconds=window_seconds))
+        delete_by_primary_key(LoginFailure, stale)
         db.session.add_all(LoginFailure(key=key, failed_at=now) for key in keys)
         db.session.commit()
 
     def clear(self, keys: list[str]) -> None:
-        self._delete(select(LoginFailure.id).where(LoginFailure.key.in_(keys)))
+        delete_by_primary_key(LoginFailure, select(LoginFailure.id).where(LoginFailure.key.in_(keys)))
         db.session.commit()
-
-    @staticmethod
-    def _delete(ids: Select) -> None:
-        """Delete by primary key what ``ids`` selects: a ranged DELETE takes gap locks that deadlock on MariaDB."""
-        found = list(db.session.scalars(ids))
-        if found:
-            db.session.execute(delete(LoginFailure).where(LoginFailure.id.in_(found)))
 
 
 class RedisFailureStore:
