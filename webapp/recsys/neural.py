@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -25,6 +27,21 @@ from webapp.recsys.serving import RatingPredictor
 logger = logging.getLogger(__name__)
 
 
+@contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 (C++ code writes there directly) to /dev/null inside the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _tensorflow(seed: int):
     """Import TensorFlow, seeded and deterministic.
 
@@ -32,7 +49,13 @@ def _tensorflow(seed: int):
     bury the progress bars, so only fatal ones are shown unless TF_CPP_MIN_LOG_LEVEL is set.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3":
+        # On CPUs where oneDNN is on, TensorFlow announces it while importing, through absl
+        # before absl reads any log level; only the import's own lines are kept off stderr.
+        with _stderr_silenced():
+            import tensorflow as tf
+    else:
+        import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
