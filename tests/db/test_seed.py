@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from datetime import timedelta
 
 import pandas as pd
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Book, BookView, Category, Favourite, Loan, Order, Rating, User
-from webapp.services.seed import DEMO_ADMIN_USERNAME, DEMO_READER_PASSWORD, DEMO_READER_USERNAME
+from webapp.services.seed import DEMO_ADMIN_USERNAME, DEMO_READER_PASSWORD, DEMO_READER_USERNAME, SeedOptions
 
 
 def _count(model) -> int:
@@ -162,3 +163,19 @@ def test_full_demo_library(runner, app):
     assert _count(Rating) == 233383
     assert _count(Favourite) == 210962
     assert _count(User) == 48131
+
+
+def test_simulated_lending_is_steady_from_the_first_day_shown_to_today(runner, small_demo_dir):
+    """Loans and returns run at one rate across the 90 days: no ramp from zero, no pile-up of returns at the end."""
+    runner.invoke(args=["seed-demo", "--data-dir", small_demo_dir])
+    now = db.session.scalar(select(func.max(Loan.borrowed_at)))
+    first_day = now - timedelta(days=SeedOptions().days_of_history)
+    weeks = [(first_day + timedelta(days=7 * week), first_day + timedelta(days=7 * (week + 1))) for week in range(12)]
+
+    def per_week(column) -> list[int]:
+        return [db.session.scalar(select(func.count()).where(column >= start, column < end)) for start, end in weeks]
+
+    for counts in (per_week(Loan.borrowed_at), per_week(Loan.returned_at)):
+        mean = sum(counts) / len(counts)
+        assert mean >= 20, counts
+        assert all(0.6 * mean <= count <= 1.4 * mean for count in counts), counts

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -80,6 +81,10 @@ def _to_ts(moment: datetime) -> float:
 def _from_ts(seconds: float) -> datetime:
     """Naive UTC datetime of seconds since the epoch."""
     return _EPOCH + timedelta(seconds=int(seconds))
+
+
+# The demo's readers, like the library's (MAX_ACTIVE_LOANS), have at most this many books out at once.
+MAX_DEMO_LOANS_PER_READER = 5
 
 
 class SeedError(Exception):
@@ -249,8 +254,9 @@ class _DemoBuilder:
         books = self._catalogue()
         readers = self._readers()
         rated = self._ratings_and_favourites(books, readers)
-        self._circulation(rated, books.copies)
-        self._orders(rated, books.price)
+        books_of_reader = rated.groupby("user_id")["book_id"].apply(list)
+        self._circulation(rated, books_of_reader, books.copies)
+        self._orders(books_of_reader, books.price)
         self._views(rated)
 
     def _catalogue(self) -> _Books:
@@ -400,62 +406,82 @@ class _DemoBuilder:
             self._insert(model.__table__, rows, label)
         return rated
 
-    def _circulation(self, rated: pd.DataFrame, copies: dict[int, int]) -> None:
-        """Loans over the last days, drawn from the real ratings; a few left overdue."""
+    def _circulation(self, rated: pd.DataFrame, books_of_reader: pd.Series, copies: dict[int, int]) -> None:
+        """Loans drawn from the real ratings, lent day by day as a library would; a few left overdue.
+
+        The lending starts ``warm-up`` days before the history shown (a loan period plus the
+        latest return), so the first days shown already have returns of earlier loans, and
+        ``options.loans`` fall within the days shown. A loan is lent only when a copy of its
+        book is on the shelf at that moment and the reader has fewer than five books out;
+        otherwise the reader takes another book they rated that is on the shelf, or none.
+        So loans and returns run at a steady rate up to today, with no pile-up at either end.
+        """
         opts, rng = self.options, self.rng
-        sample = rated.sample(n=min(opts.loans, len(rated)), random_state=opts.seed)
-        sample = sample.reset_index(drop=True)
-        window = opts.days_of_history * 86400
-        borrowed = _to_ts(self.now) - rng.random(len(sample)) * window
-        due = borrowed + opts.loan_days * 86400
-        keep_days = rng.uniform(2, opts.loan_days + 6, len(sample))
-        returned = borrowed + keep_days * 86400
-        still_out = returned > _to_ts(self.now)
-        # Open loans must fit the copies of each book and the per-reader limit of 5.
-        active_per_book: dict[int, int] = {}
-        active_per_user: dict[int, int] = {}
-        overdue = 0
-        order = np.argsort(-borrowed)  # the most recent loans keep their copies first
-        rows = []
-        for i in order:
-            user_id, book_id = int(sample.at[i, "user_id"]), int(sample.at[i, "book_id"])
-            is_out = bool(still_out[i])
-            is_overdue_candidate = not is_out and due[i] < _to_ts(self.now) - 86400 and rng.random() < 0.02
-            if is_overdue_candidate and overdue < opts.overdue_loans:
-                is_out = True
-            if is_out and (
-                active_per_book.get(book_id, 0) >= copies[book_id] or active_per_user.get(user_id, 0) >= 5
+        now = _to_ts(self.now)
+        longest_keep = opts.loan_days + 6
+        warm_up_days = longest_keep
+        wanted = round(opts.loans * (opts.days_of_history + warm_up_days) / opts.days_of_history)
+        sample = rated.sample(n=min(wanted, len(rated)), random_state=opts.seed).reset_index(drop=True)
+        borrowed = np.sort(now - rng.random(len(sample)) * (opts.days_of_history + warm_up_days) * 86400)
+        kept = rng.uniform(2, longest_keep, len(sample)) * 86400
+        # A loan still out long after its due date is rarer the longer ago it was due.
+        overdue_chance = opts.overdue_loans / max(len(sample) / (opts.days_of_history + warm_up_days) * 20, 1)
+        out_until: dict[int, list[float]] = {}  # book -> when each copy out comes back (inf: not yet)
+        reader_out: dict[int, list[tuple[float, int]]] = {}  # reader -> (when it comes back, book) of loans out
+        rows, overdue = [], 0
+
+        for i in range(len(sample)):
+            moment, user_id = float(borrowed[i]), int(sample.at[i, "user_id"])
+            reader_out[user_id] = [(back, book) for back, book in reader_out.get(user_id, []) if back > moment]
+            if len(reader_out[user_id]) >= MAX_DEMO_LOANS_PER_READER:
+                continue
+            holding = {book for _back, book in reader_out[user_id]}
+            book_id = None
+            for candidate in [int(sample.at[i, "book_id"]), *books_of_reader[user_id]]:
+                out_until[candidate] = [back for back in out_until.get(candidate, []) if back > moment]
+                if len(out_until[candidate]) < copies[candidate] and candidate not in holding:
+                    book_id = candidate
+                    break
+            if book_id is None:
+                continue
+            due = moment + opts.loan_days * 86400
+            back = moment + float(kept[i])
+            days_overdue = (now - due) / 86400
+            if (
+                back < now
+                and days_overdue > 1
+                and overdue < opts.overdue_loans
+                and rng.random() < overdue_chance * np.exp(-days_overdue / 20)
             ):
-                is_out = False  # no copy left for it: it came back some time before today
-                returned[i] = borrowed[i] + rng.random() * max(_to_ts(self.now) - 60 - borrowed[i], 0)
-            if is_out:
-                active_per_book[book_id] = active_per_book.get(book_id, 0) + 1
-                active_per_user[user_id] = active_per_user.get(user_id, 0) + 1
-                overdue += due[i] < _to_ts(self.now)
+                back, overdue = np.inf, overdue + 1
+            out_until[book_id].append(back)
+            reader_out[user_id].append((back, book_id))
             rows.append(
                 {
                     "user_id": user_id,
                     "book_id": book_id,
-                    "borrowed_at": _from_ts(int(borrowed[i])),
-                    "due_at": _from_ts(int(due[i])),
-                    "returned_at": None if is_out else _from_ts(int(max(returned[i], borrowed[i] + 60))),
+                    "borrowed_at": _from_ts(int(moment)),
+                    "due_at": _from_ts(int(due)),
+                    "returned_at": None if back > now else _from_ts(int(back)),
                     "renewals": 0,
                 }
             )
         self._insert(Loan.__table__, rows, "loans")
-        self.report.counts["loans still out"] = sum(active_per_book.values())
-        self.report.counts["loans overdue"] = overdue
-        for book_id, out in active_per_book.items():
+        open_per_book = Counter(row["book_id"] for row in rows if row["returned_at"] is None)
+        self.report.counts["loans still out"] = sum(open_per_book.values())
+        self.report.counts["loans overdue"] = sum(
+            1 for row in rows if row["returned_at"] is None and row["due_at"] < self.now
+        )
+        for book_id, out in open_per_book.items():
             db.session.execute(
                 Book.__table__.update()
                 .where(Book.__table__.c.id == book_id)
                 .values(copies_available=Book.__table__.c.copies_total - out)
             )
 
-    def _orders(self, rated: pd.DataFrame, prices: dict[int, Decimal]) -> None:
+    def _orders(self, by_user: pd.Series, prices: dict[int, Decimal]) -> None:
         """Orders of one to three books each reader rated, spread over the last days."""
         opts, rng = self.options, self.rng
-        by_user = rated.groupby("user_id")["book_id"].apply(list)
         buyers = rng.choice(by_user.index.to_numpy(), size=min(opts.orders, len(by_user)), replace=False)
         order_rows, item_rows = [], []
         window = opts.days_of_history * 86400
