@@ -121,7 +121,7 @@ def train_recs_command(
         report = training.train_and_publish(options, TerminalProgress())
     except ServiceError as error:
         raise click.ClickException(error.message) from error
-    if report.metrics:
+    if evaluate:
         click.echo(metrics_table(report.metrics))
     click.echo(
         f"Cached {report.recommendations:,} recommendations for {report.n_users:,} readers "

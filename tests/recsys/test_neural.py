@@ -68,6 +68,18 @@ def test_neumf_early_stopping_keeps_the_history():
     model = NeuMF(factors=8, mlp_layers=(16, 8), epochs=4, batch_size=256, patience=2, seed=1).fit(planted())
     assert 1 <= len(model.history) <= 4
     assert "val_hr@10" in model.history[0]
+    best = max(model.history, key=lambda record: record["val_ndcg@10"])
+    assert model.validation_metrics() == {
+        "hr@10": best["val_hr@10"],
+        "ndcg@10": best["val_ndcg@10"],
+        "readers": model.validation_readers,
+    }
+    assert 0 < model.validation_readers <= model.validation_users
+
+
+def test_neumf_without_a_hold_out_measures_nothing():
+    model = NeuMF(factors=4, mlp_layers=(8, 4), epochs=1, batch_size=256, patience=0, seed=1).fit(planted())
+    assert model.validation_metrics() is None
 
 
 def test_similar_items_by_embeddings_stay_in_the_group():

@@ -74,6 +74,7 @@ def test_evaluate_prints_every_baseline(runner, demo):
         assert name in result.output
     metrics = db.session.scalar(select(ModelRun.metrics))
     assert 0.0 <= metrics["item_knn"]["hr@10"] <= 1.0
+    assert {result["protocol"] for result in metrics.values()} == {"leave-one-out"}
 
 
 def test_failed_run_keeps_the_previous_recommendations(runner, demo, monkeypatch):
@@ -194,6 +195,11 @@ def test_neumf_end_to_end(runner, demo):
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(ModelRun.algorithm)) == "neumf"
     assert _count(Recommendation) > 0
+    # Without --evaluate the run keeps what NeuMF measured on its early-stopping hold-out, and says so.
+    measured = db.session.scalar(select(ModelRun.metrics))["neumf"]
+    assert measured["protocol"] == "validation" and measured["readers"] > 0
+    assert 0.0 <= measured["ndcg@10"] <= measured["hr@10"] <= 1.0
+    assert f"On its validation hold-out ({measured['readers']:,} readers)" in result.output
 
 
 def test_web_app_never_loads_tensorflow():

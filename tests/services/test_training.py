@@ -42,6 +42,7 @@ def test_train_and_publish_reports_what_it_stored(demo):
     )
     active = db.session.scalar(select(ModelRun).where(ModelRun.is_active.is_(True)))
     assert active.id == report.run_id and active.timings == report.timings
+    assert active.metrics is None and report.metrics is None  # ItemKNN keeps no hold-out to measure itself on
     stored = db.session.scalar(select(func.count()).select_from(Recommendation))
     assert report.recommendations == stored > 0
     assert progress.bars["Caching"] == report.n_users

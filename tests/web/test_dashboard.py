@@ -218,7 +218,7 @@ def test_recommender_quality_and_coverage(staff_client, events):
         status="succeeded",
         started_at=_at(date(2026, 1, 9)),
         is_active=True,
-        metrics={"item_knn": {"hr@10": 0.4, "ndcg@10": 0.24}},
+        metrics={"item_knn": {"hr@10": 0.4, "ndcg@10": 0.24, "readers": 3000, "protocol": "validation"}},
     )
     failed = ModelRun(algorithm="neumf", status="failed", started_at=_at(date(2026, 1, 10)))
     outside = ModelRun(
@@ -241,9 +241,12 @@ def test_recommender_quality_and_coverage(staff_client, events):
     )
     db.session.commit()
     data = _get(staff_client, "recommender")
-    assert [(run["algorithm"], run["hr@10"], run["ndcg@10"], run["active"]) for run in data["runs"]] == [
-        ("neumf", 0.31, 0.17, False),
-        ("item_knn", 0.4, 0.24, True),
+    assert [
+        (run["algorithm"], run["hr@10"], run["ndcg@10"], run["protocol"], run["readers"], run["active"])
+        for run in data["runs"]
+    ] == [
+        ("neumf", 0.31, 0.17, "leave-one-out", None, False),  # runs from before protocols were recorded
+        ("item_knn", 0.4, 0.24, "validation", 3000, True),
     ]
     assert data["coverage"] == {"model_run": new.id, "books_recommended": 2, "books": 4, "share": 0.5, "readers": 3}
 

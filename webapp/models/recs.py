@@ -31,6 +31,12 @@ RUN_RUNNING = "running"
 RUN_SUCCEEDED = "succeeded"
 RUN_FAILED = "failed"
 
+# How a run's metrics were measured: on ``train-recs --evaluate``'s leave-one-out split (every
+# model fitted again without each sampled reader's latest interaction), or on the trained model's
+# own early-stopping hold-out (one random interaction of each sampled reader kept out of training).
+METRICS_LEAVE_ONE_OUT = "leave-one-out"
+METRICS_VALIDATION = "validation"
+
 
 class ModelRun(db.Model):
     """One training of a recommender: its parameters, data sizes, timings and metrics."""
@@ -52,6 +58,7 @@ class ModelRun(db.Model):
     n_items: Mapped[int | None] = mapped_column(Integer)
     n_interactions: Mapped[int | None] = mapped_column(Integer)
     timings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # {algorithm: {"hr@10": ..., "ndcg@10": ..., "protocol": METRICS_*, ...}}
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Exactly one succeeded run is active: the one whose recommendations the site shows.
     is_active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

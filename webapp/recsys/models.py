@@ -51,6 +51,10 @@ class Recommender(HyperParameters):
     def score(self, user_codes: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def validation_metrics(self) -> dict[str, float] | None:
+        """HR@10 and NDCG@10 the fitted model reached on a hold-out it kept from training, if it kept one."""
+        return None
+
     def _remember(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
         if not sp.issparse(matrix):
             raise TypeError("fit() takes a scipy.sparse matrix of shape (n_users, n_items)")

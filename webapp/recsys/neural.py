@@ -171,9 +171,22 @@ class NeuMF(Recommender):
     seed: int = 42
     progress: Callable[[dict], None] | None = runtime()
     history: list[dict[str, float]] = field(default_factory=list, init=False, repr=False)
+    validation_readers: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.mlp_layers = tuple(self.mlp_layers)
+
+    def validation_metrics(self) -> dict[str, float] | None:
+        """The early-stopping hold-out's HR@10 and NDCG@10 at the epoch whose weights were kept.
+
+        Each of ``readers`` readers had one random interaction kept out of training; the
+        epoch was chosen on these same figures, so they lean slightly optimistic.
+        """
+        scored = [record for record in self.history if "val_ndcg@10" in record]
+        if not scored:
+            return None
+        kept = max(scored, key=lambda record: record["val_ndcg@10"])  # the first best, as fit() keeps it
+        return {"hr@10": kept["val_hr@10"], "ndcg@10": kept["val_ndcg@10"], "readers": self.validation_readers}
 
     def _build(self, tf, n_users: int, n_items: int, reader_history: sp.csr_matrix | None):
         keras = tf.keras
@@ -219,6 +232,7 @@ class NeuMF(Recommender):
             validation = holdout_sample(positives, self.validation_users, seed=self.seed, min_interactions=3)
             if len(validation.test_users):
                 positives = validation.train
+                self.validation_readers = len(validation.test_users)
             else:
                 validation = None
         coo = positives.tocoo()

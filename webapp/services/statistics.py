@@ -19,7 +19,7 @@ from webapp.extensions import db
 from webapp.models import Book, Category, Hold, Loan, ModelRun, Order, OrderItem, Rating, Recommendation, User
 from webapp.models.base import utcnow
 from webapp.models.circulation import HOLD_READY
-from webapp.models.recs import RUN_SUCCEEDED
+from webapp.models.recs import METRICS_LEAVE_ONE_OUT, RUN_SUCCEEDED
 from webapp.models.shop import ORDER_CANCELLED
 from webapp.models.users import ROLE_READER
 from webapp.services import circulation
@@ -313,6 +313,8 @@ def recommender(period: DateRange) -> dict[str, Any]:
                     "started_at": run.started_at.isoformat(timespec="seconds"),
                     "hr@10": own.get("hr@10"),
                     "ndcg@10": own.get("ndcg@10"),
+                    "protocol": own.get("protocol", METRICS_LEAVE_ONE_OUT),
+                    "readers": own.get("readers"),
                     "active": bool(run.is_active),
                 }
             )

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from webapp.models.recs import METRICS_LEAVE_ONE_OUT, METRICS_VALIDATION
 from webapp.recsys.data import build_interactions
 from webapp.recsys.pipeline import (
     ALGORITHMS,
@@ -145,6 +146,8 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
             model = model_for(options.algorithm, on_epoch=lambda _record: advance(1)).fit(interactions.matrix)
         timings["train_seconds"] = round(time.perf_counter() - stage, 2)
         progress.message(f"Trained {options.algorithm} in {timings['train_seconds']} s.")
+        if report.metrics is None:
+            _store_validation_metrics(options.algorithm, model, report, progress)
 
         stage = time.perf_counter()
         reasons = ReasonWriter(interactions, events, books)
@@ -191,8 +194,23 @@ def _evaluate(options: TrainingOptions, interactions, model_for, progress: Progr
             max_users=options.eval_users,
             on_done=lambda _name, _metrics: advance(1),
         )
+    for metrics in report.metrics.values():
+        metrics["protocol"] = METRICS_LEAVE_ONE_OUT
     report.timings["evaluate_seconds"] = round(time.perf_counter() - stage, 2)
     recommendations.update_run(report.run_id, metrics=report.metrics)
+
+
+def _store_validation_metrics(algorithm: str, model, report: RunReport, progress: Progress) -> None:
+    """Without --evaluate, keep what the model measured on its own early-stopping hold-out, marked as such."""
+    measured = model.validation_metrics()
+    if measured is None:
+        return
+    report.metrics = {algorithm: {**measured, "protocol": METRICS_VALIDATION}}
+    recommendations.update_run(report.run_id, metrics=report.metrics)
+    progress.message(
+        f"On its validation hold-out ({measured['readers']:,} readers): HR@10 {measured['hr@10']:.4f}, "
+        f"NDCG@10 {measured['ndcg@10']:.4f} (stored with the run; --evaluate compares every model)."
+    )
 
 
 def _train_rating_model(options: TrainingOptions, events, interactions, run_id: int, progress: Progress):
