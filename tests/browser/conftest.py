@@ -36,6 +36,22 @@ def live_server(app, database_url):
     thread.join(timeout=5)
 
 
+SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "build", "screenshots")
+
+
+@pytest.fixture(scope="session")
+def save_screenshot():
+    """Save a full-page screenshot as build/screenshots/NAME.png (kept after the run, never committed)."""
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+
+    def save(page, name: str) -> str:
+        path = os.path.join(SCREENSHOTS, f"{name}.png")
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return save
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):

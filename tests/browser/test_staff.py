@@ -1,5 +1,6 @@
 """The staff side in a real browser: the statistics screen and an edit in the back office."""
 
+import os
 import re
 from decimal import Decimal
 
@@ -9,7 +10,8 @@ from sqlalchemy import select
 
 from tests.helpers import fill_login
 from webapp.extensions import db
-from webapp.models import Book
+from webapp.models import Book, ModelRun
+from webapp.models.recs import METRICS_VALIDATION, RUN_SUCCEEDED
 from webapp.services.seed import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, SeedOptions, seed_demo
 
 pytestmark = pytest.mark.browser
@@ -45,7 +47,7 @@ def test_the_statistics_screen_draws_every_chart(live_server, page, demo):
     charts = page.locator("[data-chart]")
     assert charts.count() == 11
     for index in range(charts.count()):
-        expect(charts.nth(index).locator("canvas")).to_have_count(1)
+        expect(charts.nth(index).locator("svg")).to_have_count(1)
     expect(page.locator('[data-counter="books"]')).to_have_text(re.compile(r"^[1-9][\d,]*$"))
     expect(page.locator('[data-counter="loans_out"]')).to_have_text(re.compile(r"^[1-9][\d,]*$"))
     assert page.js_errors == [] and console_errors == [], console_errors
@@ -72,3 +74,23 @@ def test_staff_edit_a_price_in_the_back_office(live_server, page, demo):
     db.session.rollback()
     assert db.session.get(Book, book.id).price == Decimal("13.37")
     assert page.js_errors == []
+
+
+@pytest.mark.parametrize("viewport", [(1366, 768), (1920, 1080)], ids=["1366x768", "1920x1080"])
+def test_no_label_of_the_statistics_screen_overlaps_another(live_server, browser, demo, viewport, save_screenshot):
+    """Every text ECharts draws (axis labels, legends, captions, values) is measured in the page."""
+    measured = {"hr@10": 0.21, "ndcg@10": 0.12, "readers": 3000, "protocol": METRICS_VALIDATION}
+    db.session.add(ModelRun(algorithm="neumf", parameters={}, status=RUN_SUCCEEDED, metrics={"neumf": measured}))
+    db.session.commit()
+    width, height = viewport
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    _log_in_as_demo_admin(page, live_server)
+    page.goto(f"{live_server}/dashboard")
+    expect(page.locator("body[data-loaded=true]")).to_have_count(1, timeout=15000)
+    page.wait_for_timeout(1500)  # ECharts animates its first draw
+    expect(page.locator("#chart-recommender-quality")).to_contain_text("validation, 3,000 readers")
+    save_screenshot(page, f"statistics-{width}x{height}")
+    with open(os.path.join(os.path.dirname(__file__), "overlaps.js"), encoding="utf-8") as script:
+        assert page.evaluate(script.read()) == []
+    context.close()

@@ -16,6 +16,13 @@
     }, extra || {});
   }
 
+  // Category labels under an x axis sit a little lower, clear of the y axis' "0".
+  function xAxisStyle(extra) {
+    var style = axisStyle(extra);
+    style.axisLabel = Object.assign({ color: MUTED, margin: 12 }, (extra || {}).axisLabel);
+    return style;
+  }
+
   function base(extra) {
     return Object.assign({
       color: PALETTE,
@@ -29,10 +36,10 @@
 
   function shorten(title) { return title.length > 28 ? title.slice(0, 27) + "…" : title; }
 
-  function noData(option, empty) {
+  function noData(option, empty, message) {
     if (empty) {
       option.graphic = { type: "text", left: "center", top: "middle",
-        style: { text: "No data yet", fill: MUTED, fontSize: 16 } };
+        style: { text: message || "No data yet", fill: MUTED, fontSize: 15, lineHeight: 22, align: "center" } };
     }
     return option;
   }
@@ -50,16 +57,17 @@
     }), books.length === 0);
   }
 
-  function pie(name, radius, entries) {
-    return { name: name, type: "pie", radius: radius, center: ["50%", "55%"],
-             label: { color: TEXT, formatter: "{b}: {c}" }, data: entries };
+  // A donut without labels on its slices (small ones would collide): the legend names each slice with its count.
+  function donut(name, centerX, entries) {
+    return { name: name, type: "pie", radius: ["30%", "50%"], center: [centerX, "56%"],
+             label: { show: false }, labelLine: { show: false }, data: entries };
   }
 
   // Chart id -> [JSON view, function turning its data into an ECharts option].
   var BUILDERS = {
     "loans": ["loans", function (d) {
       return base({
-        xAxis: axisStyle({ type: "category", data: d.days }),
+        xAxis: xAxisStyle({ type: "category", data: d.days }),
         yAxis: axisStyle({ type: "value", minInterval: 1 }),
         dataZoom: [{ type: "inside" }],
         series: [{ name: "Loans", type: "line", smooth: true, areaStyle: { opacity: 0.15 }, data: d.loans },
@@ -68,7 +76,7 @@
     }],
     "sales": ["sales", function (d) {
       return base({
-        xAxis: axisStyle({ type: "category", data: d.days }),
+        xAxis: xAxisStyle({ type: "category", data: d.days }),
         yAxis: [axisStyle({ type: "value", name: "Revenue" }),
                 axisStyle({ type: "value", name: "Orders", minInterval: 1, splitLine: { show: false } })],
         dataZoom: [{ type: "inside" }],
@@ -79,7 +87,7 @@
     "new-readers": ["new-readers", function (d) {
       return base({
         legend: { show: false },
-        xAxis: axisStyle({ type: "category", data: d.weeks }),
+        xAxis: xAxisStyle({ type: "category", data: d.weeks }),
         yAxis: axisStyle({ type: "value", minInterval: 1 }),
         series: [{ name: "New readers", type: "bar", data: d.readers }]
       });
@@ -89,24 +97,28 @@
       return noData(base({
         legend: { show: false },
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-        xAxis: axisStyle({ type: "category", data: d.stars.map(function (s) { return s + "★"; }) }),
+        xAxis: xAxisStyle({ type: "category", data: d.stars.map(function (s) { return s + "★"; }) }),
         yAxis: axisStyle({ type: "value", minInterval: 1 }),
         series: [{ name: "Ratings", type: "bar", data: d.ratings, colorBy: "data" }]
       }), total === 0);
     }],
     "inventory": ["inventory", function (d) {
+      var copies = [
+        { name: "On shelf", value: d.copies.on_shelf },
+        { name: "On loan", value: d.copies.on_loan },
+        { name: "Held for pickup", value: d.copies.held_for_pickup }];
+      var titles = [
+        { name: "In stock", value: d.titles_for_sale.in_stock },
+        { name: "Sold out", value: d.titles_for_sale.sold_out }];
+      var counts = {};
+      copies.concat(titles).forEach(function (entry) { counts[entry.name] = entry.value.toLocaleString(); });
+      var caption = { textStyle: { color: MUTED, fontSize: 13, fontWeight: "normal" }, top: "88%", textAlign: "center" };
       return base({
-        tooltip: { trigger: "item" },
-        legend: { show: false },
-        series: [
-          pie("Copies for loan", ["0%", "38%"], [
-            { name: "On shelf", value: d.copies.on_shelf },
-            { name: "On loan", value: d.copies.on_loan },
-            { name: "Held for pickup", value: d.copies.held_for_pickup }]),
-          pie("Titles for sale", ["52%", "72%"], [
-            { name: "In stock", value: d.titles_for_sale.in_stock },
-            { name: "Sold out", value: d.titles_for_sale.sold_out }])
-        ]
+        tooltip: { trigger: "item", formatter: "{a}<br>{b}: {c} ({d}%)" },
+        legend: { textStyle: { color: TEXT }, top: 0, formatter: function (name) { return name + ": " + counts[name]; } },
+        title: [Object.assign({ text: "Copies for loan", left: "26%" }, caption),
+                Object.assign({ text: "Titles for sale", left: "74%" }, caption)],
+        series: [donut("Copies for loan", "26%", copies), donut("Titles for sale", "74%", titles)]
       });
     }],
     "top-loans": ["top-loans", function (d) { return rankingOption(d.books, "loans", "Loans"); }],
@@ -116,28 +128,45 @@
       return noData(base({
         legend: { show: false },
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-        xAxis: axisStyle({ type: "category", data: d.buckets, axisLabel: { color: MUTED, interval: 0 } }),
+        // "31-60 days" -> two lines, so five buckets fit side by side in a narrow panel.
+        xAxis: xAxisStyle({ type: "category", axisLabel: { interval: 0, lineHeight: 14 },
+                            data: d.buckets.map(function (b) { return b.replace(/ days$/, "\ndays"); }) }),
         yAxis: axisStyle({ type: "value", minInterval: 1 }),
         series: [{ name: "Overdue loans", type: "bar", data: d.loans, itemStyle: { color: "#e57373" } }]
       }), total === 0);
     }],
     "categories": ["categories", function (d) {
+      // Horizontal bars: every category name is readable, none rotated or skipped; the busiest on top.
       return noData(base({
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-        xAxis: axisStyle({ type: "category", data: d.categories, axisLabel: { color: MUTED, rotate: 30 } }),
-        yAxis: axisStyle({ type: "value", minInterval: 1 }),
+        grid: { left: 10, right: 30, top: 35, bottom: 10, containLabel: true },
+        xAxis: axisStyle({ type: "value", minInterval: 1 }),
+        yAxis: axisStyle({ type: "category", inverse: true, data: d.categories, axisLabel: { color: MUTED, interval: 0 } }),
         series: [{ name: "Loans", type: "bar", data: d.loans },
                  { name: "Copies sold", type: "bar", data: d.sold }]
       }), d.categories.length === 0);
     }],
     "recommender-quality": ["recommender", function (d) {
-      var labels = d.runs.map(function (r) { return "#" + r.id + " " + r.algorithm; });
+      var labels = d.runs.map(function (r) {
+        var how = r.protocol === "validation"
+          ? "validation, " + (r.readers ? r.readers.toLocaleString() + " readers" : "sample") : "leave-one-out";
+        return "#" + r.id + " " + r.algorithm + "\n" + how;
+      });
+      var valueLabel = { show: d.runs.length <= 3, position: "top", color: TEXT, formatter: function (p) {
+        return p.value == null ? "" : p.value.toFixed(3);
+      } };
       return noData(base({
-        xAxis: axisStyle({ type: "category", data: labels }),
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) {
+          return v == null ? "–" : v.toFixed(4);
+        } },
+        xAxis: xAxisStyle({ type: "category", data: labels, axisLabel: { lineHeight: 14 } }),
         yAxis: axisStyle({ type: "value", min: 0 }),
-        series: [{ name: "HR@10", type: "line", data: d.runs.map(function (r) { return r["hr@10"]; }) },
-                 { name: "NDCG@10", type: "line", data: d.runs.map(function (r) { return r["ndcg@10"]; }) }]
-      }), d.runs.length === 0);
+        series: [{ name: "HR@10", type: "bar", label: valueLabel, data: d.runs.map(function (r) { return r["hr@10"]; }) },
+                 { name: "NDCG@10", type: "bar", label: valueLabel,
+                   data: d.runs.map(function (r) { return r["ndcg@10"]; }) }]
+      }), d.runs.length === 0,
+      "No measured model run in this period.\nflask train-recs measures NeuMF on its validation readers;\n" +
+      "flask train-recs --evaluate compares every model.");
     }],
     "recommender-coverage": ["recommender", function (d) {
       var c = d.coverage;
@@ -145,11 +174,14 @@
         tooltip: { trigger: "item", formatter: function () {
           return c.books_recommended + " of " + c.books + " books recommended to " + c.readers + " readers";
         } },
-        series: [{ type: "gauge", min: 0, max: 100, progress: { show: true, width: 14 },
+        // A half circle: its tick labels stay above the centre line, the caption and value below it.
+        series: [{ type: "gauge", min: 0, max: 100, startAngle: 180, endAngle: 0, splitNumber: 4,
+                   center: ["50%", "68%"], radius: "95%", progress: { show: true, width: 14 },
                    axisLine: { lineStyle: { width: 14, color: [[1, GRID]] } },
-                   axisLabel: { color: MUTED }, splitLine: { lineStyle: { color: MUTED } },
-                   detail: { valueAnimation: true, formatter: "{value}%", color: TEXT, fontSize: 26 },
-                   title: { color: MUTED },
+                   axisLabel: { color: MUTED, distance: 22 }, splitLine: { distance: 2, length: 8, lineStyle: { color: MUTED } },
+                   axisTick: { show: false }, pointer: { show: false },
+                   detail: { valueAnimation: true, formatter: "{value}%", color: TEXT, fontSize: 26, offsetCenter: [0, "-18%"] },
+                   title: { color: MUTED, offsetCenter: [0, "22%"] },
                    data: [{ value: Math.round(c.share * 1000) / 10,
                             name: c.model_run ? "of the catalogue (run #" + c.model_run + ")" : "no model yet" }] }]
       });
@@ -213,7 +245,7 @@
   }
 
   document.querySelectorAll("[data-chart]").forEach(function (el) {
-    charts[el.dataset.chart] = echarts.init(el, null, { renderer: "canvas" });
+    charts[el.dataset.chart] = echarts.init(el, null, { renderer: "svg" });
   });
   window.addEventListener("resize", function () {
     Object.keys(charts).forEach(function (id) { charts[id].resize(); });
