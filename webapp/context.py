@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, current_app
 from flask_login import current_user
 
+from webapp.services import covers
+
 # (endpoint, label); links whose blueprint is not registered yet are left out.
 MAIN_LINKS = [
     ("main.index", "Home"),
@@ -26,9 +28,8 @@ def nav_links() -> list[tuple[str, str]]:
 def account_links() -> list[tuple[str, str]]:
     """Links on the right of the navigation, depending on who is logged in."""
     if current_user.is_authenticated:
-        links = [("profile.index", "My account")]
-        if current_user.is_admin:
-            links = [("admin.index", "Back office"), ("dashboard.index", "Statistics")] + links
+        # The personal centre's link carries the reader's name: base.html draws it.
+        links = [("admin.index", "Back office"), ("dashboard.index", "Statistics")] if current_user.is_admin else []
     else:
         links = [("auth.login", "Log in"), ("auth.register", "Register")]
     return _available(links)
@@ -56,5 +57,10 @@ def logout_form():
 def register_template_globals(app: Flask) -> None:
     """Make the navigation helpers available in every template."""
     app.jinja_env.globals.update(
-        nav_links=nav_links, account_links=account_links, logout_form=logout_form, cart_count=cart_count
+        nav_links=nav_links,
+        account_links=account_links,
+        logout_form=logout_form,
+        cart_count=cart_count,
+        real_cover_url=covers.real_cover_url,
+        cover_version=covers.cover_version,
     )

@@ -1,5 +1,6 @@
 """A reader's journeys through the site in a real browser."""
 
+import base64
 import re
 
 import pytest
@@ -58,11 +59,33 @@ def test_anonymous_reader_is_sent_to_log_in_and_back_to_the_book(live_server, pa
     expect(page.get_by_role("button", name="Rate")).to_be_visible()
 
 
-def test_covers_fall_back_to_the_placeholder_offline(live_server, page, app):
-    make_book("Dune", "Frank Herbert", cover_url="https://127.0.0.1:9/no-such-cover.jpg")
+def test_covers_are_drawn_offline_and_real_ones_win_when_they_load(live_server, page, app):
+    # A 2x1 PNG (wider than a book) stands in for a real jacket on a host the browser can reach.
+    jacket = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAADUlEQVR4nGP4z8AARAAI/gH/xp559wAAAABJRU5ErkJggg=="
+    )
+    page.route("https://covers.example.org/**", lambda route: route.fulfill(body=jacket, content_type="image/png"))
+    page.route("https://offline.example.org/**", lambda route: route.abort("internetdisconnected"))
+    dune = make_book("Dune", "Frank Herbert", cover_url="https://offline.example.org/dune.jpg")
+    emma = make_book("Emma", "Jane Austen", category="Classics", cover_url="https://covers.example.org/emma.png")
+    make_book("Ubik", "Philip K. Dick", cover_url=None)
     page.goto(f"{live_server}/books")
-    cover = page.get_by_alt_text("Cover of Dune")
-    expect(cover).to_have_attribute("src", re.compile(r"cover-placeholder\.svg$"))
+
+    dune_cover = page.get_by_alt_text("Cover of Dune")
+    expect(dune_cover).to_have_attribute("src", re.compile(rf"^/books/{dune.id}/cover\.svg\?v=\w+$"))
+    expect(page.get_by_alt_text("Cover of Emma")).to_have_attribute("src", "https://covers.example.org/emma.png")
+    expect(page.get_by_alt_text("Cover of Ubik")).to_have_attribute("src", re.compile(r"/cover\.svg\?v="))
+    covers = page.locator("img.book-cover")
+    page.wait_for_function("() => [...document.images].every(img => img.complete && img.naturalWidth > 0)")
+    sizes = {(round(box["width"]), round(box["height"])) for box in (c.bounding_box() for c in covers.all())}
+    assert len(sizes) == 1  # drawn and real covers take the same room: the grid stays even
+    width, height = sizes.pop()
+    assert abs(height / width - 1.5) < 0.02
+    assert page.js_errors == []
+
+    page.get_by_role("link", name="Emma").click()
+    expect(page.get_by_alt_text("Cover of Emma")).to_have_attribute("src", "https://covers.example.org/emma.png")
+    assert emma.id
 
 
 def test_phone_width_shows_the_menu_button(live_server, browser, app):

@@ -1,5 +1,7 @@
 """Registering, logging in and out, and the rules around them."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -116,3 +118,21 @@ def test_forms_need_a_csrf_token(database_url):
     response = app.test_client().post("/auth/login", data={"username": "alice", "password": "x"})
     assert response.status_code == 400
     assert "Form expired" in response.get_data(as_text=True)
+
+
+def _account_link(html: str) -> str:
+    """The text of the header's link to the personal centre."""
+    link = re.search(r'<a class="nav-link account-link.*?</a>', html, re.S).group(0)
+    return " ".join(re.sub(r"<[^>]+>", " ", link).split())
+
+
+def test_the_header_names_the_reader_and_marks_staff(client, reader, admin_user):
+    log_in(client)
+    page = client.get("/").get_data(as_text=True)
+    assert _account_link(page) == "alice · My account"
+    assert 'href="/profile/"' in re.search(r'<a class="nav-link account-link[^>]*>', page).group(0)
+    client.post("/auth/logout")
+    log_in(client, "staff")
+    assert _account_link(client.get("/books").get_data(as_text=True)) == "staff Staff · My account"
+    client.post("/auth/logout")
+    assert "account-link" not in client.get("/").get_data(as_text=True)

@@ -19,7 +19,7 @@ def test_home_page_shows_categories_and_books(client, runner, small_demo_dir):
 
 def test_local_bootstrap_assets_are_served(client):
     assert client.get("/bootstrap/static/css/bootstrap.min.css").status_code == 200
-    assert client.get("/static/img/cover-placeholder.svg").status_code == 200
+    assert client.get("/static/js/covers.js").status_code == 200
 
 
 def test_healthz_reports_the_database(client):

@@ -1,15 +1,18 @@
 """Routes of the catalogue blueprint."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.blueprints.catalogue import bp
 from webapp.blueprints.catalogue.forms import ActionForm, RatingForm, ReviewForm
 from webapp.errors import on_refusal
 from webapp.page_cache import cached_for_anonymous
-from webapp.services import activity, book_views
+from webapp.services import activity, book_views, covers
 from webapp.services import catalogue as catalogue_service
 from webapp.services import recommendations as recs_service
+
+# How long browsers keep a drawn cover whose URL names its current version.
+COVER_MAX_AGE = 30 * 86400
 
 
 def _page() -> int:
@@ -85,6 +88,18 @@ def book_detail(book_id: int):
     user_id = current_user.id if current_user.is_authenticated else None
     book_views.record_view(book_id, user_id)
     return cached_for_anonymous(lambda: _render_book_page(catalogue_service.get_book(book_id), user_id))
+
+
+@bp.route("/books/<int:book_id>/cover.svg")
+def cover(book_id: int):
+    """The cover drawn for a book (an SVG); browsers keep it as long as its version ``v`` is current."""
+    book = catalogue_service.get_book(book_id)
+    response = make_response(render_template("catalogue/cover.svg", book=book, design=covers.design(book)))
+    response.mimetype = "image/svg+xml"
+    response.cache_control.public = True
+    current = request.args.get("v") == covers.cover_version(book)
+    response.cache_control.max_age = COVER_MAX_AGE if current else 60
+    return response
 
 
 def _render_book_page(book, user_id: int | None) -> str:
