@@ -21,7 +21,8 @@ def init_admin(app: Flask) -> Admin:
 
     admin = Admin(
         name="Athenaeum staff",
-        theme=Bootstrap4Theme(fluid=True),
+        # Flask-Admin's layout with a language, landmarks and an h1 (templates/admin/athenaeum_base.html).
+        theme=Bootstrap4Theme(fluid=True, base_template="admin/athenaeum_base.html"),
         index_view=views.StaffHomeView(name="Home", url="/admin"),
         # Flask-Admin's own inline scripts carry the nonce of the Content-Security-Policy (webapp/security.py).
         csp_nonce_generator=lambda: getattr(request, "csp_nonce", ""),

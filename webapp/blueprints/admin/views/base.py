@@ -62,6 +62,7 @@ class StaffModelView(StaffAccess, ModelView):
     page_size = 50
     can_set_page_size = True
     can_view_details = True
+    list_template = "admin/model/athenaeum_list.html"
 
     def _get_list_extra_args(self):
         """A page number or size no list can reach is a 404 (a huge one would overflow the database's OFFSET)."""
