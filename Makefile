@@ -6,7 +6,7 @@ export FLASK_APP := wsgi.py
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-db install install-dev browser redis lint db demo recs
+.PHONY: run test test-db test-redis install install-dev browser redis lint db demo recs
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -58,6 +58,11 @@ test: install-dev browser redis
 test-db: install-dev redis
 	@test -n "$(TEST_DATABASE_URL)" || { echo "Set TEST_DATABASE_URL=mysql+pymysql://..."; exit 2; }
 	$(PY) -m pytest -m "db and not browser" $(PYTEST_ARGS)
+
+## The web and security tests again with every app on one shared Redis (page cache, login limits).
+test-redis: install-dev redis
+	@test -n "$(TEST_REDIS_URL)" || { echo "Set TEST_REDIS_URL=redis://host:port/db (a database the tests may empty)"; exit 2; }
+	TEST_REDIS_URL="$(TEST_REDIS_URL)" $(PY) -m pytest -m "not browser" tests/web tests/security $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -59,6 +59,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_gunicorn(settings: dict[str, str], workers: int, threads: int) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving wsgi:app on a free local port with ``settings`` in its environment; returns it and its URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SECRET_KEY": "soak-secret-key-" + "x" * 32,  # several servers must accept each other's sessions
+        "SECRET_KEY_FILE": "",
+        "VIEW_FLUSH_SECONDS": "1",
+        **settings,
+    }
+    server = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "--workers", str(workers), "--threads",
+         str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--log-level", "warning",
+         "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                return server, base
+        except requests.RequestException:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("gunicorn did not come up")
+
+
 def _app(database_url: str):
     """The app on the soak's database, for building it and checking it afterwards."""
     return create_app(type("SoakConfig", (Config,), {"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "s" * 40}))
@@ -253,31 +281,7 @@ def main() -> int:
     folder = tempfile.mkdtemp(prefix="athenaeum-soak-")
     database_url = f"sqlite:///{folder}/soak.sqlite" if args.database == "sqlite" else args.database
     starting_stock = build_library(database_url, books=60, readers=max(args.clients, 40), seed=args.seed)
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "soak-secret-key-" + "x" * 32,
-        "SECRET_KEY_FILE": "",
-        "VIEW_FLUSH_SECONDS": "1",
-    }
-    server = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "--workers", str(args.workers), "--threads",
-         str(args.threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--log-level", "warning",
-         "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        raise SystemExit("gunicorn did not come up")
+    server, base = start_gunicorn({"DATABASE_URL": database_url}, args.workers, args.threads)
 
     load_before = os.getloadavg()[0]
     started = time.monotonic()

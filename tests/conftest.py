@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -53,6 +57,10 @@ def app(session_app: Flask) -> Iterator[Flask]:
     from webapp.services.catalogue import clear_hot_cache
 
     clear_hot_cache()
+    if session_app.config.get("REDIS_URL"):  # CI's run with TEST_REDIS_URL: no counts or pages from an earlier test
+        import redis
+
+        redis.Redis.from_url(session_app.config["REDIS_URL"]).flushdb()
     with session_app.app_context():
         clear_all_tables()
         yield session_app
@@ -119,6 +127,38 @@ def small_demo_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     with open(os.path.join(source, "tags.csv"), "rb") as src, open(target / "tags.csv", "wb") as dst:
         dst.write(src.read())
     return str(target)
+
+
+@pytest.fixture()
+def redis_url() -> Iterator[str]:
+    """A Redis to fill: TEST_REDIS_URL's (CI's), emptied first, or a throw-away redis-server on a free port."""
+    import redis
+
+    if os.environ.get("TEST_REDIS_URL"):
+        url = os.environ["TEST_REDIS_URL"]
+        redis.Redis.from_url(url).flushdb()
+        yield url
+        return
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    for _ in range(50):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)
 
 
 DATABASE_FIXTURES = {"session_app", "app", "client", "runner", "database_url"}

@@ -14,8 +14,9 @@ SHARED_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data
 
 
 def make_config(database_url: str, **overrides) -> type[TestConfig]:
-    """A TestConfig subclass bound to ``database_url``."""
-    return type("BoundTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+    """A TestConfig subclass bound to ``database_url`` (and to TEST_REDIS_URL's Redis when that is set)."""
+    shared = {"REDIS_URL": os.environ["TEST_REDIS_URL"]} if os.environ.get("TEST_REDIS_URL") else {}
+    return type("BoundTestConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, **shared, **overrides})
 
 
 def clear_all_tables() -> None:

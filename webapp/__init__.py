@@ -43,6 +43,7 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     bootstrap.init_app(app)
+    _choose_cache(app)
     cache.init_app(app)
     _configure_login(app)
     with app.app_context():
@@ -103,6 +104,17 @@ def _configure_sqlite(engine: Engine) -> None:
             # power cut can lose the last commits, never corrupt the file.
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def _choose_cache(app: Flask) -> None:
+    """The page cache's backend: Redis when REDIS_URL is set (shared by every worker and server), else per worker."""
+    if app.config.get("CACHE_TYPE"):
+        return
+    if app.config.get("REDIS_URL"):
+        app.config["CACHE_TYPE"] = "RedisCache"
+        app.config.setdefault("CACHE_REDIS_URL", app.config["REDIS_URL"])
+    else:
+        app.config["CACHE_TYPE"] = "SimpleCache"
 
 
 def _configure_login(app: Flask) -> None:

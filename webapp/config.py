@@ -46,13 +46,16 @@ class Config:
     LOGIN_MAX_ADDRESS_FAILURES = _int_env("LOGIN_MAX_ADDRESS_FAILURES", 50)
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     TRUSTED_PROXY_COUNT = _int_env("TRUSTED_PROXY_COUNT", 0)
-    # Shared state for several workers and servers (login failure counts); unset: the database.
+    # Shared state for several workers and servers: failed-login counts and the page cache.
+    # Unset: the counts live in the database and each worker keeps its own page cache.
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
     # Pages anonymous visitors see (home, lists, search, book pages) are cached this many
-    # seconds; logged-in readers always get fresh pages. The default cache lives in each
-    # worker process; CACHE_TYPE picks another Flask-Caching backend.
-    CACHE_TYPE = os.environ.get("CACHE_TYPE", "SimpleCache")
+    # seconds; logged-in readers always get fresh pages. The cache is Redis when REDIS_URL
+    # is set (one copy for every worker and server), else each worker's own memory;
+    # CACHE_TYPE names another Flask-Caching backend.
+    CACHE_TYPE = os.environ.get("CACHE_TYPE") or None
+    CACHE_KEY_PREFIX = "athenaeum:"
     CACHE_THRESHOLD = 2000
     ANONYMOUS_PAGE_SECONDS = _int_env("ANONYMOUS_PAGE_SECONDS", 30)
     # Book-page views are written in batches at most this many seconds late (0: at once).

@@ -5,6 +5,8 @@ lists, search results and book pages are kept for ``ANONYMOUS_PAGE_SECONDS`` (30
 default) per URL. When a copy expires, the first visitor to ask re-renders it while the
 others still get the old copy (at most twice as old), and when there is no copy the
 others wait for that first one: a busy page is never rendered by every thread at once.
+With a shared cache (Redis, see ``REDIS_URL``) the copy serves every worker and server,
+and an expired copy is re-rendered by one of them: the first to claim it in the cache.
 
 A page is never cached or served from the cache for a logged-in reader, or while the
 visitor has a flash message waiting (it would be shown to everyone else). Anonymous
@@ -30,6 +32,9 @@ def _key() -> str:
     return f"page:{request.path}?{urlencode(arguments)}"
 
 
+# How long one worker's claim to re-render an expired page holds, should it die while rendering.
+RENDER_CLAIM_SECONDS = 10
+
 _rendering: dict[str, threading.Event] = {}
 _rendering_lock = threading.Lock()
 
@@ -43,6 +48,12 @@ def _claim_render(key: str) -> tuple[threading.Event, bool]:
         return done, True
 
 
+def _release(key: str, done: threading.Event) -> None:
+    with _rendering_lock:
+        _rendering.pop(key, None)
+    done.set()
+
+
 def _render_and_store(key: str, render: Callable[[], str], seconds: int, done: threading.Event | None) -> str:
     try:
         html = render()
@@ -50,9 +61,7 @@ def _render_and_store(key: str, render: Callable[[], str], seconds: int, done: t
         return html
     finally:
         if done is not None:
-            with _rendering_lock:
-                _rendering.pop(key, None)
-            done.set()
+            _release(key, done)
 
 
 def cached_for_anonymous(render: Callable[[], str]) -> str:
@@ -67,7 +76,15 @@ def cached_for_anonymous(render: Callable[[], str]) -> str:
         if time.time() < fresh_until:
             return html
         done, mine = _claim_render(key)
-        return _render_and_store(key, render, seconds, done) if mine else html
+        if not mine:
+            return html
+        if not cache.add(f"{key}#rendering", True, timeout=RENDER_CLAIM_SECONDS):  # another process renders it
+            _release(key, done)
+            return html
+        try:
+            return _render_and_store(key, render, seconds, done)
+        finally:
+            cache.delete(f"{key}#rendering")
     done, mine = _claim_render(key)
     if mine:
         return _render_and_store(key, render, seconds, done)

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import socket
-import subprocess
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -173,33 +169,6 @@ def test_every_kind_of_account_costs_one_password_hash(app, monkeypatch):
             calls.clear()
             assert accounts.authenticate(username, "wrong-password-1", "192.0.2.1") is None
             assert len(calls) == 1, username
-
-
-@pytest.fixture()
-def redis_url():
-    """A throw-away redis-server on a free port (skipped where Debian's redis-server is not installed)."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("redis-server is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    import redis
-
-    client = redis.Redis(port=port)
-    for _ in range(50):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
 
 
 def test_with_redis_the_counts_live_in_redis(database_url, redis_url, app, reader):

@@ -6,8 +6,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import create_user, log_in, make_book
-from webapp import page_cache
+from tests.helpers import create_user, log_in, make_book, make_config
+from webapp import create_app, page_cache
 from webapp.extensions import cache, db
 from webapp.models import Book, BookView
 
@@ -128,3 +128,33 @@ def test_without_a_copy_other_requests_wait_for_the_one_rendering_it(app, cache_
         assert not thread.is_alive()
     assert results == ["the page"] * 4
     assert len(renders) == 1
+
+
+def test_with_redis_every_server_shares_one_copy_and_one_re_render(database_url, redis_url, app, monkeypatch):
+    """Two servers on one Redis: a page one rendered is served by the other; an expired one is re-rendered once."""
+    first, second = (
+        create_app(make_config(database_url, REDIS_URL=redis_url, ANONYMOUS_PAGE_SECONDS=30)) for _ in range(2)
+    )
+    assert first.config["CACHE_TYPE"] == second.config["CACHE_TYPE"] == "RedisCache"
+    book = make_book("Dune")
+
+    def books_page(server) -> str:
+        with server.app_context():
+            return server.test_client().get("/books").get_data(as_text=True)
+
+    assert "Dune" in books_page(first)
+    _rename(book, "Dune Messiah")
+    assert "Dune Messiah" not in books_page(second)  # the first server's copy
+    clock = time.time() + 31
+    monkeypatch.setattr(page_cache.time, "time", lambda: clock)  # the copy has expired ...
+    with first.app_context():  # ... and a worker of the first server has claimed its re-render
+        assert cache.add("page:/books?#rendering", True, timeout=10)
+    assert "Dune Messiah" not in books_page(second)  # so the second serves the old copy meanwhile
+    with first.app_context():
+        cache.delete("page:/books?#rendering")
+    assert "Dune Messiah" in books_page(second)  # nobody is rendering it: the second does
+    assert "Dune Messiah" in books_page(first)
+
+
+def test_without_redis_each_worker_keeps_its_own_cache(database_url):
+    assert create_app(make_config(database_url, REDIS_URL=None)).config["CACHE_TYPE"] == "SimpleCache"
