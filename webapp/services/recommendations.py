@@ -8,14 +8,16 @@ so readers keep the previous recommendations.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
+from flask import current_app
 from sqlalchemy import delete, func, insert, select, update
 
-from webapp.extensions import db
+from webapp.extensions import cache, db
 from webapp.models import (
     Book,
     BookFactors,
@@ -156,51 +158,68 @@ def recommendations_for(user_id: int, limit: int = 20) -> list[ShownRecommendati
 
 # What makes a book popular for the fallback, and what a reader already has.
 POPULAR_KINDS = ("loan", "purchase", "rating", "favourite")
+POPULAR_RANKING_KEY = "popular-ranking"
+
+
+def popular_ranking() -> list[tuple[int, int | None]]:
+    """Every book as (id, category id), most popular lately first: the same for every reader.
+
+    "Popular lately" counts loans, purchases, ratings and favourites of the last 30 days
+    (ties: Goodreads' rating count, then id). It is computed once per
+    ``POPULAR_RANKING_SECONDS`` and shared through the cache (every worker and server
+    with Redis), not once per reader's page.
+    """
+    seconds = current_app.config.get("POPULAR_RANKING_SECONDS", 0)
+    if seconds and (ranking := cache.get(POPULAR_RANKING_KEY)) is not None:
+        return ranking
+    activity = reader_events(POPULAR_KINDS, since=utcnow() - timedelta(days=30))
+    recent = select(activity.c.book_id, func.count().label("hits")).group_by(activity.c.book_id).subquery()
+    hits = func.coalesce(recent.c.hits, 0)
+    ranking = [
+        (book_id, category_id)
+        for book_id, category_id in db.session.execute(
+            select(Book.id, Book.category_id)
+            .outerjoin(recent, recent.c.book_id == Book.id)
+            .order_by(hits.desc(), Book.ratings_count.desc(), Book.id)
+        )
+    ]
+    if seconds:
+        cache.set(POPULAR_RANKING_KEY, ranking, timeout=seconds)
+    return ranking
 
 
 def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[ShownRecommendation]:
     """For readers the model has not seen: popular lately in their favourite categories, else overall.
 
-    "Popular lately" counts loans, purchases, ratings and favourites of the last 30 days;
-    books the reader already rated, borrowed, bought or marked are left out.
+    Popularity is :func:`popular_ranking`; the reader's own books (rated, borrowed, bought
+    or marked, read fresh on every call) are left out, and their three most frequent
+    categories come first.
     """
-    since = utcnow() - timedelta(days=30)
-    activity = reader_events(POPULAR_KINDS, since=since)
-    recent = select(activity.c.book_id, func.count().label("hits")).group_by(activity.c.book_id).subquery()
-    own: list[int] = []
-    favourite_categories: list[int] = []
+    own: set[int] = set()
     if user_id is not None:
-        own = list(db.session.scalars(select(reader_events(POPULAR_KINDS, user_id=user_id).c.book_id)))
-        if own:
-            favourite_categories = list(
-                db.session.scalars(
-                    select(Book.category_id)
-                    .where(Book.id.in_(own), Book.category_id.is_not(None))
-                    .group_by(Book.category_id)
-                    .order_by(func.count().desc())
-                    .limit(3)
-                )
-            )
-    base = (
-        select(Book, Category.name, func.coalesce(recent.c.hits, 0))
-        .outerjoin(recent, recent.c.book_id == Book.id)
-        .outerjoin(Category, Category.id == Book.category_id)
-        .order_by(func.coalesce(recent.c.hits, 0).desc(), Book.ratings_count.desc(), Book.id)
-    )
-    if own:
-        base = base.where(Book.id.not_in(own))
-    shown: list[ShownRecommendation] = []
-    if favourite_categories:
-        for book, category, _hits in db.session.execute(
-            base.where(Book.category_id.in_(favourite_categories)).limit(limit)
-        ):
-            shown.append(ShownRecommendation(book, None, f"Popular in {category} this month", None))
-    if len(shown) < limit:
-        taken = [item.book.id for item in shown]
-        rest = base.where(Book.id.not_in(taken)) if taken else base
-        for book, _category, _hits in db.session.execute(rest.limit(limit - len(shown))):
-            shown.append(ShownRecommendation(book, None, "Popular with readers this month", None))
-    return shown
+        own = set(db.session.scalars(select(reader_events(POPULAR_KINDS, user_id=user_id).c.book_id)))
+    ranking = popular_ranking()
+    category_of = dict(ranking)
+    favourite_categories = {
+        category
+        for category, _count in Counter(category_of[book] for book in own if category_of.get(book)).most_common(3)
+    }
+    candidates = [book for book, _category in ranking if book not in own]
+    in_favourites = [book for book in candidates if category_of[book] in favourite_categories][:limit]
+    chosen = set(in_favourites)
+    overall = [book for book in candidates if book not in chosen][: limit - len(in_favourites)]
+    found = {
+        book.id: (book, category)
+        for book, category in db.session.execute(
+            select(Book, Category.name)
+            .outerjoin(Category, Category.id == Book.category_id)
+            .where(Book.id.in_(in_favourites + overall))
+        )
+    }
+    return [
+        ShownRecommendation(found[book][0], None, f"Popular in {found[book][1]} this month", None)
+        for book in in_favourites
+    ] + [ShownRecommendation(found[book][0], None, "Popular with readers this month", None) for book in overall]
 
 
 def also_liked(book_id: int, limit: int = 6, min_stars: int = 4, candidates: int = 50) -> list[tuple[Book, float]]:
