@@ -118,13 +118,17 @@ def test_sales_per_day_leave_cancelled_orders_out(staff_client, events):
 
 
 def test_new_readers_per_week(staff_client, events):
-    weeks = Counter()
-    for joined in events["readers"]:
-        if _in_range(joined):
-            weeks[(joined - timedelta(days=joined.weekday())).isoformat()] += 1
+    # Two days before the range starts, in the week its first day falls in.
+    db.session.add(User(username="early", email="early@example.org", created_at=_at(date(2025, 12, 30))))
+    db.session.commit()
+    joined_days = [*events["readers"], date(2025, 12, 30)]
+    weeks = Counter((joined - timedelta(days=joined.weekday())).isoformat() for joined in joined_days)
     data = _get(staff_client, "new-readers")
     assert data["weeks"] == ["2025-12-29", "2026-01-05", "2026-01-12"]  # the Mondays of the weeks in range
+    # Whole weeks, Monday to Sunday, also where the range starts or ends mid-week.
     assert data["readers"] == [weeks[w] for w in data["weeks"]]
+    assert data["week_in_progress"] is False
+    assert _get(staff_client, "new-readers", "")["week_in_progress"] is True  # the last 90 days end today
 
 
 def test_top_books_by_loans_and_by_sales(staff_client, events):

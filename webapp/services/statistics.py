@@ -183,13 +183,22 @@ def sales(period: DateRange) -> dict[str, Any]:
 
 
 def new_readers(period: DateRange) -> dict[str, Any]:
-    """Reader accounts created per week (weeks start on Monday)."""
+    """Reader accounts created per week, Monday to Sunday, for every week the range touches.
+
+    Each week is counted whole, so the first and last bars are not cut short by the weekday
+    the range starts or ends on; ``week_in_progress`` says the last week has not ended yet.
+    """
+    weeks = period.weeks()
+    whole_weeks = DateRange(weeks[0], weeks[-1] + timedelta(days=6))
     week = _week_of(User.created_at)
     rows = db.session.execute(
-        select(week, func.count()).where(period.covers(User.created_at), User.role == ROLE_READER).group_by(week)
+        select(week, func.count()).where(whole_weeks.covers(User.created_at), User.role == ROLE_READER).group_by(week)
     ).all()
-    weeks = period.weeks()
-    return {"weeks": [w.isoformat() for w in weeks], "readers": _series(rows, weeks)}
+    return {
+        "weeks": [w.isoformat() for w in weeks],
+        "readers": _series(rows, weeks),
+        "week_in_progress": whole_weeks.last >= utcnow().date(),
+    }
 
 
 def top_books_by_loans(period: DateRange, limit: int = TOP_BOOKS) -> dict[str, Any]:

@@ -85,11 +85,17 @@
       });
     }],
     "new-readers": ["new-readers", function (d) {
+      // Whole weeks; one still under way is drawn faint and named "so far".
+      var last = d.weeks.length - 1;
       return base({
         legend: { show: false },
-        xAxis: xAxisStyle({ type: "category", data: d.weeks }),
+        xAxis: xAxisStyle({ type: "category", data: d.weeks.map(function (monday, i) {
+          return d.week_in_progress && i === last ? monday + " (so far)" : monday;
+        }) }),
         yAxis: axisStyle({ type: "value", minInterval: 1 }),
-        series: [{ name: "New readers", type: "bar", data: d.readers }]
+        series: [{ name: "New readers", type: "bar", data: d.readers.map(function (count, i) {
+          return d.week_in_progress && i === last ? { value: count, itemStyle: { opacity: 0.4 } } : count;
+        }) }]
       });
     }],
     "ratings": ["ratings", function (d) {
