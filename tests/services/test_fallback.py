@@ -69,3 +69,11 @@ def test_new_activity_reaches_the_ranking_when_it_is_recomputed(shelf, monkeypat
     assert recommendations.fallback_recommendations(None, limit=1)[0].book.title == "Science 0"  # kept
     cache.delete(recommendations.POPULAR_RANKING_KEY)  # what the 5 minutes do
     assert recommendations.fallback_recommendations(None, limit=1)[0].book.title == "Classic 2"
+
+
+def test_a_book_deleted_after_the_ranking_was_kept_is_left_out(shelf):
+    recommendations.fallback_recommendations(None, limit=3)  # the ranking, with "Science 0", is now cached
+    db.session.delete(shelf[0])
+    db.session.commit()
+    shown = recommendations.fallback_recommendations(None, limit=3)
+    assert [item.book.title for item in shown] == ["Science 1", "Science 2"]

@@ -216,10 +216,16 @@ def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[Shown
             .where(Book.id.in_(in_favourites + overall))
         )
     }
+    # A book deleted since the ranking was computed is simply not shown.
     return [
         ShownRecommendation(found[book][0], None, f"Popular in {found[book][1]} this month", None)
         for book in in_favourites
-    ] + [ShownRecommendation(found[book][0], None, "Popular with readers this month", None) for book in overall]
+        if book in found
+    ] + [
+        ShownRecommendation(found[book][0], None, "Popular with readers this month", None)
+        for book in overall
+        if book in found
+    ]
 
 
 def also_liked(book_id: int, limit: int = 6, min_stars: int = 4, candidates: int = 50) -> list[tuple[Book, float]]:
