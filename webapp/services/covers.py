@@ -16,9 +16,8 @@ from webapp.models import Book
 # Goodreads' own "no photo" images stand in for a missing cover: they count as none.
 PLACEHOLDER_MARKERS = ("/nophoto/",)
 
-WIDTH, HEIGHT = 200, 300
-
-# (background, band, ink): dark grounds with light ink, every pair above 7:1 contrast.
+# (background, pattern, ink): dark grounds with light ink; the text sits on the background
+# (contrast above 10:1), and ink stays above 6:1 on the pattern too.
 PALETTES = [
     ("#1d3557", "#2a4a75", "#f1faee"),
     ("#3d1e3f", "#58305b", "#fbeef7"),
