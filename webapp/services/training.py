@@ -146,7 +146,7 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
             model = model_for(options.algorithm, on_epoch=lambda _record: advance(1)).fit(interactions.matrix)
         timings["train_seconds"] = round(time.perf_counter() - stage, 2)
         progress.message(f"Trained {options.algorithm} in {timings['train_seconds']} s.")
-        if report.metrics is None:
+        if not options.evaluate:
             _store_validation_metrics(options.algorithm, model, report, progress)
 
         stage = time.perf_counter()
