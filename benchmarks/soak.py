@@ -27,7 +27,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from collections import Counter
 from decimal import Decimal
 
 import requests
+from servers import CSRF, start_gunicorn
 from sqlalchemy import func, select
 
 from webapp import create_app
@@ -46,45 +46,9 @@ from webapp.models import Book, Category, Hold, Loan, Order, OrderItem, User
 from webapp.models.circulation import HOLD_READY
 from webapp.models.shop import ORDER_CANCELLED
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READER_PASSWORD = "soak-reader-password-1"
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 CHECKOUT_TOKEN = re.compile(r'name="token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="token"')
 RETURN_URL = re.compile(r'action="(/loans/\d+/return)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(settings: dict[str, str], workers: int, threads: int) -> tuple[subprocess.Popen, str]:
-    """gunicorn serving wsgi:app on a free local port with ``settings`` in its environment; returns it and its URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "SECRET_KEY": "soak-secret-key-" + "x" * 32,  # several servers must accept each other's sessions
-        "SECRET_KEY_FILE": "",
-        "VIEW_FLUSH_SECONDS": "1",
-        **settings,
-    }
-    server = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "--workers", str(workers), "--threads",
-         str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--log-level", "warning",
-         "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                return server, base
-        except requests.RequestException:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("gunicorn did not come up")
 
 
 def _app(database_url: str):
@@ -281,7 +245,8 @@ def main() -> int:
     folder = tempfile.mkdtemp(prefix="athenaeum-soak-")
     database_url = f"sqlite:///{folder}/soak.sqlite" if args.database == "sqlite" else args.database
     starting_stock = build_library(database_url, books=60, readers=max(args.clients, 40), seed=args.seed)
-    server, base = start_gunicorn({"DATABASE_URL": database_url}, args.workers, args.threads)
+    server = start_gunicorn({"DATABASE_URL": database_url}, args.workers, args.threads)
+    base = server.base
 
     load_before = os.getloadavg()[0]
     started = time.monotonic()
@@ -295,7 +260,7 @@ def main() -> int:
     while time.monotonic() < deadline:
         time.sleep(0.5)
         if time.monotonic() >= next_kill:
-            pids = worker_pids(server.pid)
+            pids = worker_pids(server.process.pid)
             if pids:
                 os.kill(random.Random(kills).choice(pids), signal.SIGKILL)
                 kills += 1
@@ -303,8 +268,7 @@ def main() -> int:
     for reader in readers:
         reader.join(60)
     elapsed = time.monotonic() - started
-    server.send_signal(signal.SIGTERM)
-    server.wait(30)
+    server.stop()
 
     outcomes: Counter[str] = Counter()
     failures: list[str] = []

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import threading
 import time
@@ -33,7 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 import requests
-from soak import CSRF, READER_PASSWORD, _app, build_library, start_gunicorn
+from servers import CSRF, start_gunicorn
+from soak import READER_PASSWORD, _app, build_library
 from sqlalchemy import func, select, update
 
 from webapp.extensions import db
@@ -143,7 +143,7 @@ def main() -> int:
 
     settings = {"DATABASE_URL": args.database, "REDIS_URL": args.redis, "ANONYMOUS_PAGE_SECONDS": "30"}
     servers = [start_gunicorn(settings, workers=2, threads=4) for _ in range(2)]
-    bases = [base for _server, base in servers]
+    bases = [server.base for server in servers]
     load_before = os.getloadavg()[0]
     checks: list[tuple[str, bool, str]] = []
     try:
@@ -180,9 +180,8 @@ def main() -> int:
         )
         traffic = spread_load(bases, args.requests, args.threads)
     finally:
-        for server, _base in servers:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
+        for server in servers:
+            server.stop()
 
     print(
         f"\nTwo gunicorn instances (2 workers x 4 threads each) on {args.database.split(':', 1)[0]} and Redis; "

@@ -16,36 +16,12 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
-import re
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(port: int, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit("gunicorn did not come up")
+from servers import CSRF, start_gunicorn
 
 
 def log_in(port: int, username: str, password: str) -> str:
@@ -55,7 +31,7 @@ def log_in(port: int, username: str, password: str) -> str:
     response = connection.getresponse()
     page = response.read().decode()
     cookie = response.getheader("Set-Cookie", "").split(";")[0]
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = CSRF.search(page).group(1)
     body = urllib.parse.urlencode({"csrf_token": token, "username": username, "password": password})
     headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
     connection.request("POST", "/auth/login", body=body, headers=headers)
@@ -105,28 +81,9 @@ def main() -> None:
     parser.add_argument("--password", default="reader-demo-1")
     args = parser.parse_args()
 
-    port = free_port()
-    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "benchmark-secret-key-0123456789")}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_gunicorn(workers=args.workers, threads=args.threads)
+    port = server.port
     try:
-        wait_until_up(port)
         cookie = log_in(port, args.username, args.password)
         pages = {
             "trivial /healthz": ("/healthz", None),
@@ -163,8 +120,7 @@ def main() -> None:
                 f"{rps / trivial:.2f} |"
             )
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 if __name__ == "__main__":

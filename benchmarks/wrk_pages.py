@@ -19,12 +19,10 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import urllib.parse
 
-from web_latency import ROOT, free_port, log_in, wait_until_up
-
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+from servers import CSRF, start_gunicorn
+from web_latency import log_in
 
 
 def register(port: int, username: str, password: str) -> str:
@@ -65,23 +63,16 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
 
-    port = free_port()
-    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "benchmark-secret-key-0123456789")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_gunicorn(workers=2, threads=4)
+    port = server.port
     try:
-        wait_until_up(port)
         readers = {
             "anonymous": None,
             "new reader": register(port, f"bench{secrets.token_hex(4)}", "bench-password-1"),
             "demo reader": log_in(port, "demo", "reader-demo-1"),
         }
         pages = {"/healthz": "/healthz", "home": "/", "book page": f"/books/{args.book}", "/profile/": "/profile/"}
-        base = f"http://127.0.0.1:{port}"
+        base = server.base
         print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run; "
               f"wrk {args.seconds} s per row\n")
         print("| page | reader | connections | req/s | p90 | errors |")
@@ -95,8 +86,7 @@ def main() -> None:
                     rate, p90, bad = wrk(base + path, connections, args.seconds, cookie)
                     print(f"| {name} | {who} | {connections} | {rate:,.0f} | {p90} | {bad} |")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 if __name__ == "__main__":
