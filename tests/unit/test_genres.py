@@ -2,7 +2,7 @@
 
 import pytest
 
-from webapp.services.genres import FALLBACK_CATEGORY, categorise, slugify
+from webapp.services.genres import FALLBACK_CATEGORY, categories_by_authors, categorise, slugify
 from webapp.services.isbn import isbn13_from_isbn10
 
 
@@ -25,6 +25,33 @@ def test_only_broad_shelves_give_literary_fiction_without_tags():
 def test_tags_are_capped_and_ordered_by_count():
     shelves = [("mystery", 10), ("crime", 50), ("thriller", 30), ("detective", 20), ("noir", 5), ("suspense", 1)]
     assert categorise(shelves, max_tags=3)[1] == ["crime", "thriller", "detective"]
+
+
+SHELVED = [
+    ("J.K. Rowling, Mary GrandPré", "Fantasy"),
+    ("J.K. Rowling", "Fantasy"),
+    ("Robert Galbraith, J.K. Rowling", "Mystery & Crime"),  # counts for Galbraith only
+    ("Agatha Christie", "Mystery & Crime"),
+    ("Terry Pratchett, Neil Gaiman", "Fantasy"),
+    ("Terry Pratchett", "Humor"),
+]
+
+
+@pytest.mark.parametrize(
+    "authors, category",
+    [
+        ("J.K. Rowling", "Fantasy"),
+        ("j.k.  rowling , Jack Thorne", "Fantasy"),  # the first name decides, without case or spacing
+        ("Robert Galbraith", "Mystery & Crime"),
+        ("Agatha Christie, J.K. Rowling", "Mystery & Crime"),  # a co-author does not outvote the first
+        ("Terry Pratchett", "Fantasy"),  # a tie (1 Fantasy, 1 Humor) goes to the first name alphabetically
+        ("Neil Gaiman", FALLBACK_CATEGORY),  # only ever second on a shelved book
+        ("Unknown Author", FALLBACK_CATEGORY),
+        ("", FALLBACK_CATEGORY),
+    ],
+)
+def test_books_without_shelves_take_their_authors_majority_category(authors, category):
+    assert categories_by_authors(SHELVED, [authors]) == [category]
 
 
 @pytest.mark.parametrize(

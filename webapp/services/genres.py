@@ -373,3 +373,32 @@ def categorise(shelves: list[tuple[str, int]], max_tags: int = 5) -> tuple[str, 
     category = max(sorted(scores), key=scores.__getitem__) if scores else FALLBACK_CATEGORY
     genre_shelves.sort(key=lambda pair: (-pair[0], pair[1]))
     return category, [shelf for _, shelf in genre_shelves[:max_tags]]
+
+
+def primary_author(authors: str) -> str:
+    """The first name in a catalogue's author field, lower-cased: "J.K. Rowling, Mary GrandPré" -> "j.k. rowling".
+
+    Later names are often illustrators, translators, narrators or a pen name's owner.
+    """
+    return " ".join(authors.split(",")[0].split()).lower()
+
+
+def categories_by_authors(shelved: list[tuple[str, str]], unshelved: list[str]) -> list[str]:
+    """A category for each book without shelves, from its primary author's shelved books.
+
+    ``shelved`` is (authors, category) of every book whose category came from its shelves;
+    ``unshelved`` the authors of each book without shelves. Only the first-listed author
+    counts on both sides (so Mary GrandPré's illustrations, or a co-credit on a pen name's
+    crime novels, do not decide a novel's genre). A book gets the category most of that
+    author's shelved books have, ties going to the alphabetically first category; when
+    the author has no shelved book, it gets ``FALLBACK_CATEGORY``.
+    """
+    by_author: dict[str, dict[str, int]] = {}
+    for authors, category in shelved:
+        counts = by_author.setdefault(primary_author(authors), {})
+        counts[category] = counts.get(category, 0) + 1
+    chosen = []
+    for authors in unshelved:
+        votes = by_author.get(primary_author(authors), {}) if authors.strip() else {}
+        chosen.append(min(votes, key=lambda category: (-votes[category], category)) if votes else FALLBACK_CATEGORY)
+    return chosen

@@ -1,7 +1,8 @@
 """Load the demo library from the real goodbooks-10k files.
 
-Real (Goodreads, goodbooks-10k): the books with shelves in ``book_tags.csv``, their
-metadata, shelves (turned into categories and tags by :mod:`webapp.services.genres`),
+Real (Goodreads, goodbooks-10k): all 10,000 books of ``books.csv`` with their metadata,
+the shelves of the 2,855 that have some in ``book_tags.csv`` (turned into categories and
+tags by :mod:`webapp.services.genres`; the others take their authors' usual category),
 every reader id, every rating and every want-to-read mark (loaded as favourites).
 
 Simulated (seeded random generator, so every run gives the same library): prices,
@@ -42,7 +43,7 @@ from webapp.models.base import utcnow
 from webapp.models.catalogue import search_key
 from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID, ORDER_SHIPPED
 from webapp.models.users import ROLE_ADMIN
-from webapp.services.genres import categorise, slugify
+from webapp.services.genres import FALLBACK_CATEGORY, categories_by_authors, categorise, slugify
 from webapp.services.isbn import isbn13_from_isbn10
 
 DEMO_ADMIN_USERNAME = "admin"
@@ -153,8 +154,7 @@ def _check_references(frames: dict[str, pd.DataFrame]) -> None:
     if bad_rating.any():
         row = int(np.flatnonzero(bad_rating.to_numpy())[0])
         raise SeedError(f"ratings.csv line {row + 2}: rating must be 1-5, got {ratings['rating'].iloc[row]}.")
-    shelved = set(frames["book_tags.csv"]["goodreads_book_id"])
-    catalogue_ids = set(frames["books.csv"].loc[frames["books.csv"]["goodreads_book_id"].isin(shelved), "book_id"])
+    catalogue_ids = set(frames["books.csv"]["book_id"])
     for name in ("ratings.csv", "to_read.csv"):
         frame = frames[name]
         unknown = ~frame["book_id"].isin(catalogue_ids)
@@ -268,10 +268,20 @@ class _DemoBuilder:
             gid: list(zip(group["tag_name"], group["count"]))
             for gid, group in shelves.groupby("goodreads_book_id", sort=False)
         }
-        books = books[books["goodreads_book_id"].isin(shelves_by_book)].sort_values("book_id")
-        books = books.reset_index(drop=True)
-
-        assigned = [categorise(shelves_by_book[gid]) for gid in books["goodreads_book_id"]]
+        books = books.sort_values("book_id").reset_index(drop=True)
+        has_shelves = books["goodreads_book_id"].isin(shelves_by_book).to_numpy()
+        assigned: list[tuple[str, list[str]]] = [
+            categorise(shelves_by_book[gid]) if shelved else (FALLBACK_CATEGORY, [])
+            for gid, shelved in zip(books["goodreads_book_id"], has_shelves)
+        ]
+        # Books without shelves take the category their authors' shelved books mostly have.
+        by_authors = iter(
+            categories_by_authors(
+                [(authors, assigned[i][0]) for i, authors in enumerate(books["authors"]) if has_shelves[i]],
+                list(books.loc[~has_shelves, "authors"]),
+            )
+        )
+        assigned = [pair if shelved else (next(by_authors), []) for pair, shelved in zip(assigned, has_shelves)]
         used = sorted({category for category, _ in assigned})
         category_ids = {name: index for index, name in enumerate(used, start=1)}
         self._insert(
