@@ -21,8 +21,9 @@ import scipy.sparse as sp
 
 from webapp.recsys.data import binarize
 from webapp.recsys.evaluation import evaluate_ranking, holdout_sample
+from webapp.recsys.features import FEATURE_FIELDS, ItemFeatures
 from webapp.recsys.models import HyperParameters, Recommender, embedding_neighbours, runtime, sample_negatives
-from webapp.recsys.serving import RatingPredictor
+from webapp.recsys.serving import ContentTower, NeuMFScorer, RatingPredictor
 
 logger = logging.getLogger(__name__)
 
@@ -79,23 +80,33 @@ def _gmf_and_mlp_inputs(
     gmf_dim: int,
     mlp_dim: int,
     history_vectors: dict | None = None,
+    content_vectors: dict | None = None,
 ):
     """NCF's two branch inputs: the GMF product of user and item embeddings, and their MLP concatenation.
 
     The layers are named ``gmf_user``/``gmf_item``/``mlp_user``/``mlp_item``, the names the
     models read their trained embeddings back by. ``history_vectors`` maps a user layer's
-    name to the history tensor added to that user embedding.
+    name to the history tensor added to that user embedding; ``content_vectors`` maps an
+    item layer's name to the content tensor added to that item embedding.
     """
 
-    def user_vector(dim: int, name: str):
-        vector = embedding(n_users, dim, name)(user)
-        if history_vectors:
-            vector = layers.Add(name=f"{name}_with_history")([vector, history_vectors[name]])
+    def vector(count: int, dim: int, name: str, ids, extra: dict | None):
+        vector = embedding(count, dim, name)(ids)
+        if extra:
+            vector = layers.Add(name=f"{name}_with_extra")([vector, extra[name]])
         return vector
 
-    gmf = layers.Multiply(name="gmf")([user_vector(gmf_dim, "gmf_user"), embedding(n_items, gmf_dim, "gmf_item")(item)])
+    gmf = layers.Multiply(name="gmf")(
+        [
+            vector(n_users, gmf_dim, "gmf_user", user, history_vectors),
+            vector(n_items, gmf_dim, "gmf_item", item, content_vectors),
+        ]
+    )
     mlp = layers.Concatenate(name="mlp_input")(
-        [user_vector(mlp_dim, "mlp_user"), embedding(n_items, mlp_dim, "mlp_item")(item)]
+        [
+            vector(n_users, mlp_dim, "mlp_user", user, history_vectors),
+            vector(n_items, mlp_dim, "mlp_item", item, content_vectors),
+        ]
     )
     return gmf, mlp
 
@@ -104,12 +115,14 @@ def _history_embedding(tf, history: sp.csr_matrix, dim: int, name: str, initiali
     """A layer giving each (user, left-out item) pair the scaled sum of the user's history embeddings.
 
     The history is the user's row of ``history`` without the left-out item (which must be
-    in it), summed and divided by the square root of its length, as in FISM and SVD++. The
-    history is held as a dense users x items matrix (65 MB for the Goodreads demo data):
-    one gather and one matrix product per batch, however long a user's history.
+    in it), summed and divided by the square root of its length, as in FISM and SVD++. It
+    is held as a ragged tensor of item codes (one row per user, as long as the user's
+    history), so memory grows with the interactions, not with readers x books.
     """
     keras = tf.keras
-    rows = tf.constant(history.toarray().astype(np.float32))
+    rows = tf.RaggedTensor.from_row_splits(
+        tf.constant(history.indices.astype(np.int32)), tf.constant(history.indptr.astype(np.int64))
+    )
     lengths = tf.constant(np.diff(history.indptr).astype(np.float32))
 
     class HistoryEmbedding(keras.layers.Layer):
@@ -120,11 +133,92 @@ def _history_embedding(tf, history: sp.csr_matrix, dim: int, name: str, initiali
 
         def call(self, inputs):
             user, left_out = inputs
-            total = tf.matmul(tf.gather(rows, user), self.table) - tf.gather(self.table, left_out)
+            total = tf.reduce_sum(tf.gather(self.table, tf.gather(rows, user)), axis=1)
+            total = total - tf.gather(self.table, left_out)
             length = tf.maximum(tf.gather(lengths, user) - 1.0, 1.0)
             return total / tf.sqrt(length)[:, None]
 
     return HistoryEmbedding(name=name)
+
+
+# Sizes of the content tower's parts (see serving.ContentTower).
+CONTENT_DIMS = {"category": 16, "tags": 16, "authors": 16, "decade": 8, "title": 16}
+TITLE_WINDOWS = (2, 3)
+TITLE_FILTERS = 16
+
+
+def _content_tower(tf, features: ItemFeatures, gmf_dim: int, mlp_dim: int, seed: int, regularizer):
+    """A layer mapping item codes to their (GMF, MLP) content vectors; the same computation as ContentTower.
+
+    The items' feature codes are constants of the layer; its weights carry the names
+    :class:`webapp.recsys.serving.ContentTower` reads.
+    """
+    keras = tf.keras
+    tables = {name: tf.constant(getattr(features, name)) for name in FEATURE_FIELDS}
+    sizes = {name: int(getattr(features, name).max(initial=0)) + 1 for name in FEATURE_FIELDS}
+    width = sum(CONTENT_DIMS[name] for name in FEATURE_FIELDS if name != "title") + TITLE_FILTERS * len(TITLE_WINDOWS)
+
+    class ContentVectors(keras.layers.Layer):
+        def build(self, input_shape) -> None:
+            init = keras.initializers.RandomNormal(stddev=0.05, seed=seed)
+            self.parts = {}
+            for name in FEATURE_FIELDS:
+                self.parts[name] = self.add_weight(
+                    shape=(sizes[name], CONTENT_DIMS[name]), initializer=init, regularizer=regularizer, name=name
+                )
+            for size in TITLE_WINDOWS:
+                self.parts[f"conv_{size}_kernel"] = self.add_weight(
+                    shape=(size * CONTENT_DIMS["title"], TITLE_FILTERS),
+                    initializer="glorot_uniform",
+                    name=f"conv_{size}_kernel",
+                )
+                self.parts[f"conv_{size}_bias"] = self.add_weight(
+                    shape=(TITLE_FILTERS,), initializer="zeros", name=f"conv_{size}_bias"
+                )
+            for branch, dim in (("gmf", gmf_dim), ("mlp", mlp_dim)):
+                self.parts[f"to_{branch}_kernel"] = self.add_weight(
+                    shape=(width, dim), initializer=init, regularizer=regularizer, name=f"to_{branch}_kernel"
+                )
+                self.parts[f"to_{branch}_bias"] = self.add_weight(
+                    shape=(dim,), initializer="zeros", name=f"to_{branch}_bias"
+                )
+
+        def _mean(self, name: str, codes):
+            present = tf.cast(codes > 0, tf.float32)
+            total = tf.reduce_sum(tf.gather(self.parts[name], codes) * present[..., None], axis=1)
+            return total / tf.maximum(tf.reduce_sum(present, axis=1), 1.0)[:, None]
+
+        def call(self, item):
+            code = {name: tf.gather(tables[name], item) for name in FEATURE_FIELDS}
+            words = tf.gather(self.parts["title"], code["title"]) * tf.cast(code["title"] > 0, tf.float32)[..., None]
+            n_words = features.title.shape[1]
+            pooled = []
+            for size in TITLE_WINDOWS:
+                windows = tf.concat([words[:, o : n_words - size + 1 + o, :] for o in range(size)], axis=-1)
+                convolved = tf.nn.relu(
+                    tf.einsum("bwc,cf->bwf", windows, self.parts[f"conv_{size}_kernel"])
+                    + self.parts[f"conv_{size}_bias"]
+                )
+                pooled.append(tf.reduce_max(convolved, axis=1))
+            x = tf.concat(
+                [
+                    tf.gather(self.parts["category"], code["category"]),
+                    self._mean("tags", code["tags"]),
+                    self._mean("authors", code["authors"]),
+                    tf.gather(self.parts["decade"], code["decade"]),
+                    *pooled,
+                ],
+                axis=1,
+            )
+            return (
+                tf.matmul(x, self.parts["to_gmf_kernel"]) + self.parts["to_gmf_bias"],
+                tf.matmul(x, self.parts["to_mlp_kernel"]) + self.parts["to_mlp_bias"],
+            )
+
+        def numpy_weights(self) -> dict[str, np.ndarray]:
+            return {name: np.asarray(weight.numpy()) for name, weight in self.parts.items()}
+
+    return ContentVectors(name="content")
 
 
 def _history_left_out(rng: np.random.Generator, history: sp.csr_matrix, users, items, labels) -> np.ndarray:
@@ -142,18 +236,27 @@ class NeuMF(Recommender):
     MLP: user and item embeddings of size ``mlp_layers[0] // 2`` concatenated and passed
     through dense ReLU layers of sizes ``mlp_layers[1:]``. The GMF vector and the last MLP
     layer are concatenated into one sigmoid output, trained with binary cross-entropy on
-    the observed interactions and ``negatives`` sampled unobserved items per positive.
-    Early stopping watches NDCG@10 on one random held-out interaction of each of at most
-    ``validation_users`` users; only those interactions are kept out of training.
+    the observed interactions and ``negatives`` sampled unobserved items per positive
+    (drawn among the items someone interacted with; pairs given to ``fit`` as
+    ``dismissed`` are added as negatives every epoch). Early stopping watches NDCG@10 on
+    one random held-out interaction of each of at most ``validation_users`` users; only
+    those interactions are kept out of training.
 
     With ``user_history`` each user's GMF and MLP embeddings are their id's embedding plus
     the sum of embeddings of the items in their history, divided by the square root of its
     length: NCF's input layer with neighbour-based user features (He et al. section 3.1),
     as in FISM and SVD++. Readers with few interactions then borrow the strength of their
-    items' embeddings, learned from every reader. In training, each example's history
+    items' embeddings, learned from every reader, and a new reader's vector is their
+    history's alone (fold-in, :class:`NeuMFScorer`). In training, each example's history
     leaves out one item: a positive's own item (else the model would learn to find the
     target in the history) and a random one of the user's items for a negative, so that
     positives and negatives see histories of the same length.
+
+    With ``item_features`` (an :class:`ItemFeatures` row per item) each item's embeddings
+    are its id's embedding plus a content vector from its side information (category,
+    tags, authors, decade, a text-CNN over the title; :class:`ContentTower`), as in the
+    MovieLens deep recommender that fuses genre and title features with the id. An item
+    nobody interacted with keeps only its content vector, so it can be recommended.
     """
 
     name: ClassVar[str] = "neumf"
@@ -167,14 +270,22 @@ class NeuMF(Recommender):
     negatives: int = 4
     patience: int = 3
     validation_users: int = 3000
-    user_history: bool = False
+    user_history: bool = True
+    content: bool = True
     seed: int = 42
+    item_features: ItemFeatures | None = runtime()
     progress: Callable[[dict], None] | None = runtime()
     history: list[dict[str, float]] = field(default_factory=list, init=False, repr=False)
     validation_readers: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.mlp_layers = tuple(self.mlp_layers)
+        if len(self.mlp_layers) < 2:
+            raise ValueError("mlp_layers needs the input size and at least one hidden layer")
+
+    @property
+    def uses_content(self) -> bool:
+        return self.content and self.item_features is not None
 
     def validation_metrics(self) -> dict[str, float] | None:
         """The early-stopping hold-out's HR@10 and NDCG@10 at the epoch whose weights were kept.
@@ -201,7 +312,7 @@ class NeuMF(Recommender):
             return _embedding(layers, count, dim, name, init, regularizer)
 
         inputs = {"user": user, "item": item}
-        history_vectors = None
+        history_vectors = content_vectors = None
         if reader_history is not None:
             inputs["left_out"] = keras.Input(shape=(), dtype="int32", name="left_out")
             history_vectors = {
@@ -210,8 +321,12 @@ class NeuMF(Recommender):
                 )
                 for branch, dim in (("gmf", self.factors), ("mlp", mlp_dim))
             }
+        if self.uses_content:
+            self._content_layer = _content_tower(tf, self.item_features, self.factors, mlp_dim, self.seed, regularizer)
+            gmf_content, mlp_content = self._content_layer(item)
+            content_vectors = {"gmf_item": gmf_content, "mlp_item": mlp_content}
         gmf, mlp = _gmf_and_mlp_inputs(
-            layers, embedding, user, item, n_users, n_items, self.factors, mlp_dim, history_vectors
+            layers, embedding, user, item, n_users, n_items, self.factors, mlp_dim, history_vectors, content_vectors
         )
         for depth, units in enumerate(self.mlp_layers[1:]):
             mlp = layers.Dense(units, activation="relu", kernel_regularizer=regularizer, name=f"mlp_{depth}")(mlp)
@@ -221,8 +336,11 @@ class NeuMF(Recommender):
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="binary_crossentropy")
         return model
 
-    def fit(self, matrix: sp.csr_matrix) -> NeuMF:
+    def fit(self, matrix: sp.csr_matrix, dismissed: sp.csr_matrix | None = None) -> NeuMF:
+        """Train on ``matrix``; ``dismissed`` (same shape) marks pairs a user said no to, used as negatives."""
         matrix = self._remember(matrix)
+        if self.item_features is not None and len(self.item_features) != matrix.shape[1]:
+            raise ValueError(f"item_features has {len(self.item_features)} rows for {matrix.shape[1]} items")
         tf = _tensorflow(self.seed)
         rng = np.random.default_rng(self.seed)
         n_users, n_items = matrix.shape
@@ -237,17 +355,35 @@ class NeuMF(Recommender):
                 validation = None
         coo = positives.tocoo()
         users, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
-        seen_keys = np.sort((users * n_items + items).astype(np.int64))
+        # Negatives are drawn among the items someone interacted with: an untouched item is not
+        # evidence of dislike, and it must look like a new book (content vector only) when scored.
+        self.active_items = np.flatnonzero(np.diff(all_positives.tocsc().indptr) > 0)
+        active_position = np.full(n_items, -1, dtype=np.int64)
+        active_position[self.active_items] = np.arange(len(self.active_items))
+        seen_keys = np.sort(users * len(self.active_items) + active_position[items])
+        extra_users = extra_items = np.empty(0, dtype=np.int64)
+        if dismissed is not None and dismissed.nnz:
+            kept = dismissed.tocoo()
+            keep = np.asarray(all_positives[kept.row, kept.col]).ravel() == 0  # a later "yes" wins
+            extra_users, extra_items = kept.row[keep].astype(np.int64), kept.col[keep].astype(np.int64)
         reader_history = positives if self.user_history else None
         self.model = self._build(tf, n_users, n_items, reader_history)
         best_ndcg, best_weights, waited = -1.0, None, 0
         self.history = []
         for epoch in range(self.epochs):
-            neg_users = np.repeat(users, self.negatives)
-            neg_items = sample_negatives(rng, neg_users, n_items, seen_keys)
+            neg_users = np.concatenate([np.repeat(users, self.negatives), extra_users])
+            sampled = sample_negatives(rng, neg_users[: len(users) * self.negatives], len(self.active_items), seen_keys)
+            neg_items = np.concatenate([self.active_items[sampled], extra_items])
             batch_users = np.concatenate([users, neg_users]).astype(np.int32)
             batch_items = np.concatenate([items, neg_items]).astype(np.int32)
             labels = np.concatenate([np.ones(len(users)), np.zeros(len(neg_users))]).astype(np.float32)
+            if reader_history is not None:  # a user with no history left has no item to leave out
+                has_history = np.diff(reader_history.indptr)[batch_users] > 0
+                batch_users, batch_items, labels = (
+                    batch_users[has_history],
+                    batch_items[has_history],
+                    labels[has_history],
+                )
             order = rng.permutation(len(labels))
             inputs = {"user": batch_users[order], "item": batch_items[order]}
             if reader_history is not None:
@@ -284,56 +420,61 @@ class NeuMF(Recommender):
         return self
 
     def _extract_weights(self, reader_history: sp.csr_matrix | None) -> None:
-        """Copy the trained weights out of Keras; with ``reader_history``, fold it into the user embeddings."""
+        """Copy the trained weights out of Keras into a :class:`NeuMFScorer` and per-user vectors.
+
+        With ``reader_history``, it is folded into the user vectors. An item nobody
+        interacted with keeps only its content vector (zero without content): its id
+        embedding never learned anything.
+        """
         get = self.model.get_layer
         self.gmf_user = get("gmf_user").get_weights()[0]
-        self.gmf_item = get("gmf_item").get_weights()[0]
         self.mlp_user = get("mlp_user").get_weights()[0]
-        if reader_history is not None:
-            scale = 1.0 / np.sqrt(np.maximum(np.diff(reader_history.indptr), 1), dtype=np.float32)[:, None]
-            self.gmf_user = self.gmf_user + (reader_history @ get("gmf_history").get_weights()[0]) * scale
-            self.mlp_user = self.mlp_user + (reader_history @ get("mlp_history").get_weights()[0]) * scale
-        self.mlp_item = get("mlp_item").get_weights()[0]
-        self.dense = [get(f"mlp_{d}").get_weights() for d in range(len(self.mlp_layers) - 1)]
-        out_kernel, out_bias = get("prediction").get_weights()
-        self.out_gmf = out_kernel[: self.factors, 0]
-        self.out_mlp = out_kernel[self.factors :, 0]
-        self.out_bias = float(out_bias[0])
         mlp_dim = self.mlp_layers[0] // 2
-        if self.dense:
-            first_kernel, first_bias = self.dense[0]
+        n_items = self.train_matrix.shape[1]
+        untouched = np.ones(n_items, dtype=bool)
+        untouched[self.active_items] = False
+        gmf_item = get("gmf_item").get_weights()[0]
+        mlp_item = get("mlp_item").get_weights()[0]
+        gmf_item[untouched] = 0.0
+        mlp_item[untouched] = 0.0
+        self.content_tower = None
+        if self.uses_content:
+            self.content_tower = ContentTower(self._content_layer.numpy_weights())
+            gmf_content, mlp_content = self.content_tower.vectors(self.item_features)
+            gmf_item, mlp_item = gmf_item + gmf_content, mlp_item + mlp_content
+        dense = [get(f"mlp_{d}").get_weights() for d in range(len(self.mlp_layers) - 1)]
+        first_kernel, first_bias = dense[0]
+        out_kernel, out_bias = get("prediction").get_weights()
+        arrays = {
+            "gmf_item": gmf_item.astype(np.float32),
+            "mlp_item": mlp_item.astype(np.float32),
             # The first dense layer on concat(user, item) splits into a user part and an item part.
-            self._first_user_kernel = first_kernel[:mlp_dim]
-            self._item_first = self.mlp_item @ first_kernel[mlp_dim:] + first_bias
-        self._gmf_item_t = np.ascontiguousarray(self.gmf_item.T)
+            "first_user_kernel": first_kernel[:mlp_dim],
+            "first_item_kernel": first_kernel[mlp_dim:],
+            "first_bias": first_bias,
+            "item_first": (mlp_item @ first_kernel[mlp_dim:] + first_bias).astype(np.float32),
+            "out_gmf": out_kernel[: self.factors, 0],
+            "out_mlp": out_kernel[self.factors :, 0],
+            "out_bias": np.float32(out_bias[0]),
+        }
+        for depth, (kernel, bias) in enumerate(dense[1:], start=1):
+            arrays[f"dense_{depth}_kernel"], arrays[f"dense_{depth}_bias"] = kernel, bias
+        if reader_history is not None:
+            arrays["gmf_history"] = get("gmf_history").get_weights()[0]
+            arrays["mlp_history"] = get("mlp_history").get_weights()[0]
+            scale = 1.0 / np.sqrt(np.maximum(np.diff(reader_history.indptr), 1), dtype=np.float32)[:, None]
+            self.gmf_user = self.gmf_user + (reader_history @ arrays["gmf_history"]) * scale
+            self.mlp_user = self.mlp_user + (reader_history @ arrays["mlp_history"]) * scale
+        self.scorer = NeuMFScorer(arrays)
 
     def score(self, user_codes: np.ndarray) -> np.ndarray:
-        """Logits of every item for each user, in blocks of users (sigmoid is monotonic)."""
+        """Logits of every item for each user (sigmoid is monotonic), by :class:`NeuMFScorer`."""
         user_codes = np.asarray(user_codes, dtype=np.int64)
-        n_items = self.gmf_item.shape[0]
-        out = np.empty((len(user_codes), n_items), dtype=np.float32)
-        width = self.dense[0][0].shape[1] if self.dense else 1
-        block = max(1, int(8_000_000 // max(n_items * width, 1)))
-        for start in range(0, len(user_codes), block):
-            users = user_codes[start : start + block]
-            gmf = (self.gmf_user[users] * self.out_gmf) @ self._gmf_item_t
-            if self.dense:
-                user_first = self.mlp_user[users] @ self._first_user_kernel
-                hidden = np.maximum(user_first[:, None, :] + self._item_first[None, :, :], 0.0)
-                hidden = hidden.reshape(-1, hidden.shape[-1])
-                for kernel, bias in self.dense[1:]:
-                    hidden = np.maximum(hidden @ kernel + bias, 0.0)
-                mlp = (hidden @ self.out_mlp).reshape(len(users), n_items)
-            else:
-                concat_user = self.mlp_user[users] @ self.out_mlp[: self.mlp_user.shape[1]]
-                concat_item = self.mlp_item @ self.out_mlp[self.mlp_user.shape[1] :]
-                mlp = concat_user[:, None] + concat_item[None, :]
-            out[start : start + len(users)] = gmf + mlp + self.out_bias
-        return out
+        return self.scorer.score(self.gmf_user[user_codes], self.mlp_user[user_codes])
 
     def item_embeddings(self) -> np.ndarray:
-        """Each item's learned GMF and MLP embeddings side by side."""
-        return np.concatenate([self.gmf_item, self.mlp_item], axis=1)
+        """Each item's GMF and MLP vectors (id embedding plus content) side by side."""
+        return self.scorer.item_embeddings()
 
     def similar_items(self, item_codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` items whose embeddings are closest (cosine) to each given item's."""

@@ -86,3 +86,151 @@ def vector_to_bytes(vector: np.ndarray) -> bytes:
 def vector_from_bytes(data: bytes) -> np.ndarray:
     """A vector written by :func:`vector_to_bytes`."""
     return np.frombuffer(data, dtype="<f4")
+
+
+def _arrays_to_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _arrays_from_bytes(data: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def _masked_mean(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Mean of the rows of ``table`` for each row of ``codes``, code 0 (none) left out."""
+    present = (codes > 0).astype(np.float32)
+    total = (table[codes] * present[..., None]).sum(axis=1)
+    return total / np.maximum(present.sum(axis=1), 1.0)[:, None]
+
+
+# The content tower's weights by name, as the Keras layer creates them and the NumPy pass reads them.
+CONTENT_TABLES = ("category", "tags", "authors", "decade", "title")
+
+
+class ContentTower:
+    """An item's side information -> its content vectors for NeuMF's GMF and MLP branches (NumPy).
+
+    category and decade embeddings, the mean of its tag and author embeddings, and a
+    text-CNN over its title words (word embeddings, a Conv1D per window size with ReLU,
+    max-pooled over the title) are concatenated, and one dense layer per branch maps
+    them to that branch's item vector. :mod:`webapp.recsys.neural` trains the same
+    computation in TensorFlow; this pass gives a book added after training its vector.
+    """
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        self.weights = {name: np.asarray(value, dtype=np.float32) for name, value in weights.items()}
+        self.windows = sorted(
+            int(name.split("_")[1]) for name in self.weights if name.startswith("conv_") and name.endswith("_kernel")
+        )
+
+    def features_vector(self, category, tags, authors, decade, title) -> np.ndarray:
+        """The concatenated side-information vector of each item (codes as in ItemFeatures)."""
+        w = self.weights
+        words = w["title"][title] * (title > 0).astype(np.float32)[..., None]  # (n, words, dim)
+        pooled = []
+        for size in self.windows:
+            windows = np.concatenate(
+                [words[:, offset : words.shape[1] - size + 1 + offset, :] for offset in range(size)], axis=-1
+            )
+            convolved = np.maximum(windows @ w[f"conv_{size}_kernel"] + w[f"conv_{size}_bias"], 0.0)
+            pooled.append(convolved.max(axis=1))
+        return np.concatenate(
+            [
+                w["category"][category],
+                _masked_mean(w["tags"], tags),
+                _masked_mean(w["authors"], authors),
+                w["decade"][decade],
+                *pooled,
+            ],
+            axis=1,
+        )
+
+    def vectors(self, features) -> tuple[np.ndarray, np.ndarray]:
+        """(GMF part, MLP part) of each item's content vector; ``features`` is an ItemFeatures."""
+        x = self.features_vector(features.category, features.tags, features.authors, features.decade, features.title)
+        w = self.weights
+        return x @ w["to_gmf_kernel"] + w["to_gmf_bias"], x @ w["to_mlp_kernel"] + w["to_mlp_bias"]
+
+
+class NeuMFScorer:
+    """A trained NeuMF's item side and output layers in NumPy: scores every item for given user vectors.
+
+    The user side of NeuMF is a GMF vector and an MLP vector per user (id embedding plus
+    the scaled sum of the user's history embeddings); :meth:`user_vectors` builds them
+    from a history, so a reader's scores can be recomputed after each thing they do
+    (fold-in) with no TensorFlow and no retraining.
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = {name: np.asarray(value) for name, value in arrays.items()}
+        a = self.arrays
+        self.gmf_item_t = np.ascontiguousarray((a["gmf_item"] * a["out_gmf"]).T, dtype=np.float32)
+        self.item_first = np.asarray(a["item_first"], dtype=np.float32)
+        self.dense = []
+        depth = 1
+        while f"dense_{depth}_kernel" in a:
+            self.dense.append((a[f"dense_{depth}_kernel"], a[f"dense_{depth}_bias"]))
+            depth += 1
+
+    @property
+    def n_items(self) -> int:
+        return self.item_first.shape[0]
+
+    def user_vectors(
+        self, history: list[np.ndarray], gmf_id: np.ndarray | None = None, mlp_id: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """GMF and MLP user vectors from each user's history (item codes) and id embeddings (zero if none)."""
+        a = self.arrays
+        gmf = np.zeros((len(history), a["gmf_history"].shape[1]), dtype=np.float32)
+        mlp = np.zeros((len(history), a["mlp_history"].shape[1]), dtype=np.float32)
+        for row, items in enumerate(history):
+            items = np.unique(np.asarray(items, dtype=np.int64))
+            if len(items):
+                scale = 1.0 / np.sqrt(len(items))
+                gmf[row] = a["gmf_history"][items].sum(axis=0) * scale
+                mlp[row] = a["mlp_history"][items].sum(axis=0) * scale
+        if gmf_id is not None:
+            gmf += gmf_id
+        if mlp_id is not None:
+            mlp += mlp_id
+        return gmf, mlp
+
+    def score(self, gmf_user: np.ndarray, mlp_user: np.ndarray) -> np.ndarray:
+        """Logits of every item for each user vector pair, in blocks (sigmoid is monotonic)."""
+        a = self.arrays
+        n_users, n_items = len(gmf_user), self.n_items
+        out = np.empty((n_users, n_items), dtype=np.float32)
+        width = self.item_first.shape[1]
+        block = max(1, int(8_000_000 // max(n_items * width, 1)))
+        user_first = mlp_user @ a["first_user_kernel"]
+        for start in range(0, n_users, block):
+            stop = min(start + block, n_users)
+            hidden = np.maximum(user_first[start:stop, None, :] + self.item_first[None, :, :], 0.0)
+            hidden = hidden.reshape(-1, width)
+            for kernel, bias in self.dense:
+                hidden = np.maximum(hidden @ kernel + bias, 0.0)
+            mlp = (hidden @ a["out_mlp"]).reshape(stop - start, n_items)
+            out[start:stop] = gmf_user[start:stop] @ self.gmf_item_t + mlp + float(a["out_bias"])
+        return out
+
+    def item_embeddings(self) -> np.ndarray:
+        """Each item's GMF and MLP vectors side by side (for similar books and reasons)."""
+        return np.concatenate([self.arrays["gmf_item"], self.arrays["mlp_item"]], axis=1)
+
+    def to_bytes(self) -> bytes:
+        return _arrays_to_bytes(self.arrays)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> NeuMFScorer:
+        return cls(_arrays_from_bytes(data))
+
+
+def content_tower_to_bytes(tower: ContentTower) -> bytes:
+    return _arrays_to_bytes(tower.weights)
+
+
+def content_tower_from_bytes(data: bytes) -> ContentTower:
+    return ContentTower(_arrays_from_bytes(data))
