@@ -106,9 +106,16 @@ class TerminalProgress:
     help="Also train the rating model behind the predicted stars on book pages.",
 )
 @click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--cached-readers",
+    type=click.IntRange(min=0),
+    default=10_000,
+    show_default=True,
+    help="Readers whose lists are cached now (the most recently active); the rest are computed on their first visit.",
+)
 @click.option("--if-no-model", is_flag=True, help="Do nothing when a training run has already succeeded.")
 def train_recs_command(
-    algorithm, epochs, factors, top_k, evaluate, eval_users, rating_model, seed, if_no_model
+    algorithm, epochs, factors, top_k, evaluate, eval_users, rating_model, seed, cached_readers, if_no_model
 ) -> None:
     """Train the recommender and swap in fresh per-reader recommendations."""
     from webapp.services import recommendations
@@ -116,7 +123,9 @@ def train_recs_command(
     if if_no_model and recommendations.has_successful_run():
         click.echo("A trained model already exists; nothing to do (run without --if-no-model to retrain).")
         return
-    options = training.TrainingOptions(algorithm, epochs, factors, top_k, evaluate, eval_users, rating_model, seed)
+    options = training.TrainingOptions(
+        algorithm, epochs, factors, top_k, evaluate, eval_users, rating_model, seed, cached_readers
+    )
     try:
         report = training.train_and_publish(options, TerminalProgress())
     except ServiceError as error:
@@ -124,7 +133,8 @@ def train_recs_command(
     if evaluate:
         click.echo(metrics_table(report.metrics))
     click.echo(
-        f"Cached {report.recommendations:,} recommendations for {report.n_users:,} readers "
+        f"Cached {report.recommendations:,} recommendations for {report.cached_readers:,} of {report.n_users:,} "
+        "readers (the others' are computed on their first visit) "
         f"(model run {report.run_id}); stages: {report.timings}"
     )
 

@@ -157,9 +157,15 @@ FOCUS_STATE = """() => {
 
 @pytest.mark.parametrize(
     ("who", "name"),
-    [(None, "home"), (None, "book page"), (DEMO_READER_USERNAME, "book page"), (DEMO_READER_USERNAME, "cart"),
-     (DEMO_READER_USERNAME, "personal centre"), (DEMO_ADMIN_USERNAME, "statistics screen"),
-     (DEMO_ADMIN_USERNAME, "back-office list")],
+    [
+        (None, "home"),
+        (None, "book page"),
+        (DEMO_READER_USERNAME, "book page"),
+        (DEMO_READER_USERNAME, "cart"),
+        (DEMO_READER_USERNAME, "personal centre"),
+        (DEMO_ADMIN_USERNAME, "statistics screen"),
+        (DEMO_ADMIN_USERNAME, "back-office list"),
+    ],
 )
 def test_tab_reaches_every_control_and_shows_where_focus_is(live_server, browser, library, who, name):
     context = browser.new_context(viewport={"width": 1280, "height": 900})

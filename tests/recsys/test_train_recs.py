@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from tests.helpers import create_user, log_in
 from webapp.extensions import db
 from webapp.models import BookFactors, Loan, ModelArtifact, ModelRun, Rating, ReaderFactors, Recommendation, SimilarBook
+from webapp.services import reader_recs
 from webapp.services import recommendations as service
 
 
@@ -114,7 +115,7 @@ def test_if_no_model_trains_only_once(runner, demo):
 def test_new_reader_gets_the_fallback(runner, demo):
     runner.invoke(args=["train-recs", "--algorithm", "item_knn", "--no-rating-model"])
     newcomer = create_user("newcomer")
-    shown = service.recommendations_for(newcomer.id, limit=5)
+    shown = reader_recs.recommendations_for(newcomer.id, limit=5)
     assert len(shown) == 5
     assert all(item.model_run_id is None for item in shown)
     assert all(item.reason.startswith("Popular") for item in shown)
@@ -123,7 +124,7 @@ def test_new_reader_gets_the_fallback(runner, demo):
 def test_known_reader_gets_cached_recommendations(runner, demo):
     runner.invoke(args=["train-recs", "--algorithm", "item_knn", "--no-rating-model"])
     user_id = db.session.scalar(select(Recommendation.user_id).limit(1))
-    shown = service.recommendations_for(user_id, limit=3)
+    shown = reader_recs.recommendations_for(user_id, limit=3)
     assert [item.model_run_id is not None for item in shown] == [True, True, True]
 
 

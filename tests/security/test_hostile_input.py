@@ -62,16 +62,15 @@ def _request(client, rule: str, method: str, value: str):
     if method == "GET":
         return client.get(f"{url}?{query}")
     body = "&".join(f"{name}={value}" for name in FORM_NAMES)
-    return client.post(
-        f"{url}?{query}", data=body.encode("latin-1"), content_type="application/x-www-form-urlencoded"
-    )
+    return client.post(f"{url}?{query}", data=body.encode("latin-1"), content_type="application/x-www-form-urlencoded")
 
 
 @pytest.fixture()
 def world(app, reader, admin_user):
     """A book, a loan, an order and a review, so that id 1 and friends lead somewhere."""
-    book = Book(title="Dune", authors="Frank Herbert", price=Decimal("9.99"), copies_total=3, copies_available=3,
-                stock=3)
+    book = Book(
+        title="Dune", authors="Frank Herbert", price=Decimal("9.99"), copies_total=3, copies_available=3, stock=3
+    )
     db.session.add(book)
     db.session.commit()
     circulation.borrow(reader.id, book.id)

@@ -40,11 +40,15 @@ def test_the_ranking_is_computed_once_and_shared_by_every_reader(shelf):
     alice, bob = create_user("alice").id, create_user("bob").id
     first, cold = _statements(lambda: recommendations.fallback_recommendations(alice, limit=3))
     second, warm = _statements(lambda: recommendations.fallback_recommendations(bob, limit=3))
-    assert [shown.book.title for shown in first] == [shown.book.title for shown in second] == [
-        "Science 0",
-        "Science 1",
-        "Science 2",
-    ]
+    assert (
+        [shown.book.title for shown in first]
+        == [shown.book.title for shown in second]
+        == [
+            "Science 0",
+            "Science 1",
+            "Science 2",
+        ]
+    )
     assert warm == cold - 1 == 2  # the reader's own books and the chosen books; the ranking came from the cache
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import make_book
-from webapp.services import circulation, recommendations
+from webapp.services import circulation, reader_recs
 
 
 def test_json_blueprints_answer_every_error_as_json(reader_client, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("the cache is gone")
 
-    monkeypatch.setattr(recommendations, "recommendations_for", broken)
+    monkeypatch.setattr(reader_recs, "recommendations_for", broken)
     response = reader_client.get("/api/recommendations")
     assert response.status_code == 500 and response.get_json()["error"] == "Internal Server Error"
 
@@ -35,7 +35,7 @@ def test_a_page_that_breaks_gets_the_sites_500_page(reader_client, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(recommendations, "recommendations_for", broken)
+    monkeypatch.setattr(reader_recs, "recommendations_for", broken)
     response = reader_client.get("/profile/")
     assert response.status_code == 500
     assert "Nothing was changed" in response.get_data(as_text=True) and response.is_json is False

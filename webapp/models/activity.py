@@ -70,6 +70,18 @@ class Favourite(db.Model):
     book: Mapped[Book] = relationship()
 
 
+class Dismissal(db.Model):
+    """A book a reader said "Not interested" to: never recommended to them, and a negative in training."""
+
+    __tablename__ = "dismissals"
+    __table_args__ = (UniqueConstraint("user_id", "book_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class BookView(db.Model):
     """One visit of a book page (anonymous visits have no user)."""
 

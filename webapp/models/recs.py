@@ -120,6 +120,20 @@ class BookFactors(db.Model):
     vector: Mapped[bytes] = mapped_column(LargeBinary(4096))
 
 
+class BookVector(db.Model):
+    """The content vector of a book added after a run was trained (float32 bytes: GMF part, then MLP part).
+
+    Computed from the run's content tower when the book is created, so it can be recommended
+    and has similar books before the next training run.
+    """
+
+    __tablename__ = "book_vectors"
+
+    model_run_id: Mapped[int] = mapped_column(ForeignKey("model_runs.id", ondelete="CASCADE"), primary_key=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="CASCADE"), primary_key=True, index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary(4096))
+
+
 class ModelArtifact(db.Model):
     """Shared weights of one run's model (an ``.npz`` archive), e.g. the rating model's dense layers."""
 

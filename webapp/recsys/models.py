@@ -109,7 +109,7 @@ def embedding_neighbours(
     return top_k(similarity, k)
 
 
-def _row_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
+def row_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return sp.diags(1.0 / norms).dot(matrix).tocsr()
@@ -117,7 +117,7 @@ def _row_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
 
 def item_cosine_similarity(matrix: sp.csr_matrix) -> np.ndarray:
     """Dense (n_items, n_items) cosine similarity between the item columns, 0 on the diagonal."""
-    columns = _row_normalize(sp.csr_matrix(matrix).T.tocsr())
+    columns = row_normalize(sp.csr_matrix(matrix).T.tocsr())
     similarity = columns.dot(columns.T).toarray().astype(np.float32)
     np.fill_diagonal(similarity, 0.0)
     return similarity
@@ -196,7 +196,7 @@ class UserKNN(Recommender):
 
     def fit(self, matrix: sp.csr_matrix) -> UserKNN:
         matrix = self._remember(matrix)
-        self.normalized = _row_normalize(matrix)
+        self.normalized = row_normalize(matrix)
         self.normalized_t = self.normalized.T.tocsr()
         return self
 

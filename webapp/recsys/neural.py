@@ -126,17 +126,22 @@ def _history_embedding(tf, history: sp.csr_matrix, dim: int, name: str, initiali
     lengths = tf.constant(np.diff(history.indptr).astype(np.float32))
 
     class HistoryEmbedding(keras.layers.Layer):
+        # Training feeds groups of ``group`` consecutive examples of one user with one left-out
+        # item (a positive and its sampled negatives): the history is summed once per group.
+        group = 1
+
         def build(self, input_shape) -> None:
             self.table = self.add_weight(
                 shape=(history.shape[1], dim), initializer=initializer, regularizer=regularizer, name="embeddings"
             )
 
         def call(self, inputs):
-            user, left_out = inputs
+            user, left_out = inputs[0][:: self.group], inputs[1][:: self.group]
             total = tf.reduce_sum(tf.gather(self.table, tf.gather(rows, user)), axis=1)
             total = total - tf.gather(self.table, left_out)
             length = tf.maximum(tf.gather(lengths, user) - 1.0, 1.0)
-            return total / tf.sqrt(length)[:, None]
+            vectors = total / tf.sqrt(length)[:, None]
+            return tf.repeat(vectors, self.group, axis=0) if self.group > 1 else vectors
 
     return HistoryEmbedding(name=name)
 
@@ -189,6 +194,8 @@ def _content_tower(tf, features: ItemFeatures, gmf_dim: int, mlp_dim: int, seed:
             return total / tf.maximum(tf.reduce_sum(present, axis=1), 1.0)[:, None]
 
         def call(self, item):
+            # Each distinct item of the batch once (a batch repeats popular items many times).
+            item, position = tf.unique(item)
             code = {name: tf.gather(tables[name], item) for name in FEATURE_FIELDS}
             words = tf.gather(self.parts["title"], code["title"]) * tf.cast(code["title"] > 0, tf.float32)[..., None]
             n_words = features.title.shape[1]
@@ -211,8 +218,8 @@ def _content_tower(tf, features: ItemFeatures, gmf_dim: int, mlp_dim: int, seed:
                 axis=1,
             )
             return (
-                tf.matmul(x, self.parts["to_gmf_kernel"]) + self.parts["to_gmf_bias"],
-                tf.matmul(x, self.parts["to_mlp_kernel"]) + self.parts["to_mlp_bias"],
+                tf.gather(tf.matmul(x, self.parts["to_gmf_kernel"]) + self.parts["to_gmf_bias"], position),
+                tf.gather(tf.matmul(x, self.parts["to_mlp_kernel"]) + self.parts["to_mlp_bias"], position),
             )
 
         def numpy_weights(self) -> dict[str, np.ndarray]:
@@ -370,30 +377,19 @@ class NeuMF(Recommender):
         self.model = self._build(tf, n_users, n_items, reader_history)
         best_ndcg, best_weights, waited = -1.0, None, 0
         self.history = []
+        group = 1 + self.negatives
+        history_layers = [self.model.get_layer(f"{b}_history") for b in ("gmf", "mlp")] if self.user_history else []
+        for layer in history_layers:
+            layer.group = group
+        if len(extra_users) and reader_history is not None:  # a dismissal needs a history to sit beside
+            has_history = np.diff(reader_history.indptr)[extra_users] > 0
+            extra_users, extra_items = extra_users[has_history], extra_items[has_history]
         for epoch in range(self.epochs):
-            neg_users = np.concatenate([np.repeat(users, self.negatives), extra_users])
-            sampled = sample_negatives(rng, neg_users[: len(users) * self.negatives], len(self.active_items), seen_keys)
-            neg_items = np.concatenate([self.active_items[sampled], extra_items])
-            batch_users = np.concatenate([users, neg_users]).astype(np.int32)
-            batch_items = np.concatenate([items, neg_items]).astype(np.int32)
-            labels = np.concatenate([np.ones(len(users)), np.zeros(len(neg_users))]).astype(np.float32)
-            if reader_history is not None:  # a user with no history left has no item to leave out
-                has_history = np.diff(reader_history.indptr)[batch_users] > 0
-                batch_users, batch_items, labels = (
-                    batch_users[has_history],
-                    batch_items[has_history],
-                    labels[has_history],
-                )
-            order = rng.permutation(len(labels))
-            inputs = {"user": batch_users[order], "item": batch_items[order]}
-            if reader_history is not None:
-                inputs["left_out"] = _history_left_out(
-                    rng, reader_history, inputs["user"], inputs["item"], labels[order]
-                )
+            inputs, labels = self._epoch_groups(rng, users, items, extra_users, extra_items, seen_keys, reader_history)
             result = self.model.fit(
                 inputs,
-                labels[order],
-                batch_size=self.batch_size,
+                labels,
+                batch_size=max(self.batch_size // group, 1) * group,  # whole groups per batch
                 epochs=1,
                 verbose=0,
                 shuffle=False,
@@ -416,8 +412,35 @@ class NeuMF(Recommender):
                     break
         if best_weights is not None:
             self.model.set_weights(best_weights)
+        for layer in history_layers:
+            layer.group = 1  # predict() takes any pairs
         self._extract_weights(all_positives if self.user_history else None)
         return self
+
+    def _epoch_groups(self, rng, users, items, extra_users, extra_items, seen_keys, reader_history):
+        """One epoch of training examples, in shuffled groups of 1 + ``negatives`` rows of one user.
+
+        A group is a positive and ``negatives`` sampled items, or a dismissed item and as many
+        sampled items (all labelled 0). Every row of a group shares the user's left-out item:
+        the positive's own item, or for a dismissal a random one of the user's items.
+        """
+        group = 1 + self.negatives
+        group_users = np.concatenate([users, extra_users])
+        first_items = np.concatenate([items, extra_items])
+        first_labels = np.concatenate([np.ones(len(users)), np.zeros(len(extra_users))])
+        sampled = sample_negatives(rng, np.repeat(group_users, self.negatives), len(self.active_items), seen_keys)
+        grid_items = np.column_stack([first_items, self.active_items[sampled].reshape(-1, self.negatives)])
+        grid_labels = np.zeros((len(group_users), group), dtype=np.float32)
+        grid_labels[:, 0] = first_labels
+        order = rng.permutation(len(group_users))
+        inputs = {
+            "user": np.repeat(group_users[order], group).astype(np.int32),
+            "item": grid_items[order].ravel().astype(np.int32),
+        }
+        if reader_history is not None:
+            left_out = _history_left_out(rng, reader_history, group_users, first_items, first_labels)
+            inputs["left_out"] = np.repeat(left_out[order], group).astype(np.int32)
+        return inputs, grid_labels[order].ravel()
 
     def _extract_weights(self, reader_history: sp.csr_matrix | None) -> None:
         """Copy the trained weights out of Keras into a :class:`NeuMFScorer` and per-user vectors.
@@ -427,8 +450,9 @@ class NeuMF(Recommender):
         embedding never learned anything.
         """
         get = self.model.get_layer
-        self.gmf_user = get("gmf_user").get_weights()[0]
-        self.mlp_user = get("mlp_user").get_weights()[0]
+        # The users' id embeddings alone, kept for fold-in; gmf_user/mlp_user add the history.
+        self.gmf_user_id = self.gmf_user = get("gmf_user").get_weights()[0]
+        self.mlp_user_id = self.mlp_user = get("mlp_user").get_weights()[0]
         mlp_dim = self.mlp_layers[0] // 2
         n_items = self.train_matrix.shape[1]
         untouched = np.ones(n_items, dtype=bool)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from webapp.recsys.data import Interactions, binarize
 from webapp.recsys.evaluation import fit_and_evaluate, sampled_negatives, split_interactions, subsample_split
+from webapp.recsys.features import FeatureVocabulary, ItemDescription, ItemFeatures
 from webapp.recsys.models import (
     ItemKNN,
     MatrixFactorization,
@@ -18,10 +20,12 @@ from webapp.recsys.models import (
     Recommender,
     UserKNN,
     embedding_neighbours,
-    item_cosine_similarity,
+    mask_seen,
+    row_normalize,
+    top_k,
 )
 from webapp.recsys.neural import NCFRating, NeuMF
-from webapp.recsys.serving import vector_to_bytes
+from webapp.recsys.serving import arrays_to_bytes, content_tower_to_bytes, vector_to_bytes
 
 # Every model by name, with its defaults in its own class (one place).
 MODELS: dict[str, type[Recommender]] = {
@@ -89,65 +93,120 @@ def evaluate_algorithms(
     return results
 
 
+def fit_model(model: Recommender, matrix: sp.csr_matrix, dismissed: sp.csr_matrix | None = None) -> Recommender:
+    """Fit ``model``; NeuMF also learns from the pairs readers dismissed, the other models cannot."""
+    if isinstance(model, NeuMF):
+        return model.fit(matrix, dismissed=dismissed)
+    return model.fit(matrix)
+
+
+def dismissal_matrix(dismissals: pd.DataFrame, interactions: Interactions) -> sp.csr_matrix:
+    """The (user_id, item_id) pairs readers dismissed, as a matrix in the interactions' codes."""
+    users = interactions.user_codes(dismissals["user_id"].to_numpy())
+    items = interactions.item_codes(dismissals["item_id"].to_numpy())
+    known = (users >= 0) & (items >= 0)
+    return sp.csr_matrix(
+        (np.ones(int(known.sum()), dtype=np.float32), (users[known], items[known])),
+        shape=(interactions.n_users, interactions.n_items),
+    )
+
+
 KIND_PRIORITY = {"rating": 0, "loan": 1, "purchase": 2, "review": 3, "favourite": 4, "view": 5}
+RELATED_AT_LEAST = 0.2  # cosine below which none of the reader's books explains a recommendation
+
+
+@dataclass
+class ReaderBooks:
+    """What each reader did with each of their books, the strongest kind per pair, sorted by reader code."""
+
+    users: np.ndarray
+    items: np.ndarray
+    kinds: np.ndarray
+    stars: np.ndarray
+
+    @classmethod
+    def from_events(cls, events: pd.DataFrame, interactions: Interactions) -> ReaderBooks:
+        """From events with reader and book ids (columns user_id, item_id, kind, timestamp, rating)."""
+        frame = events.assign(
+            user=interactions.user_codes(events["user_id"].to_numpy()),
+            item=interactions.item_codes(events["item_id"].to_numpy()),
+        )
+        return cls.from_frame(frame[(frame["user"] >= 0) & (frame["item"] >= 0)])
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> ReaderBooks:
+        """The strongest event (rating before loan before ... view; the latest of a kind) per reader and book.
+
+        ``frame`` has columns user and item (codes), kind, timestamp and rating.
+        """
+        frame = frame.assign(priority=frame["kind"].map(KIND_PRIORITY).fillna(9))
+        strongest = frame.sort_values(["priority", "timestamp"], ascending=[True, False], kind="stable")
+        strongest = strongest.drop_duplicates(["user", "item"]).sort_values("user", kind="stable")
+        return cls(
+            strongest["user"].to_numpy(np.int64),
+            strongest["item"].to_numpy(np.int64),
+            strongest["kind"].to_numpy(),
+            strongest["rating"].to_numpy(np.int64),
+        )
+
+    def of(self, user: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(items, kinds, stars) of one reader code."""
+        start, stop = np.searchsorted(self.users, [user, user + 1])
+        return self.items[start:stop], self.kinds[start:stop], self.stars[start:stop]
 
 
 class ReasonWriter:
     """Explains each recommended book by the reader's own book most like it.
 
-    Similarity between books is item-item cosine over all readers' interactions. The
-    reader's book with the highest similarity to the recommendation is named with what
-    the reader did with it ("Because you rated *Dune* 5★"); when none of the reader's
-    books is related, the reason is the book's popularity in its category.
+    Likeness is the cosine of the model's item vectors (id embedding plus content). The
+    reader's book closest to the recommendation is named with what the reader did with
+    it ("Because you rated *Dune* 5★"); when none is at least ``RELATED_AT_LEAST`` alike,
+    the reason is the book's category. The same writer explains the cached lists of
+    ``train-recs`` and a reader's list recomputed after they act.
     """
 
-    def __init__(self, interactions: Interactions, events: pd.DataFrame, books: pd.DataFrame) -> None:
-        self.history = binarize(interactions.matrix)
-        self.similarity = item_cosine_similarity(self.history)
-        book_index = books.set_index("book_id")
-        item_ids = interactions.item_ids
-        self.titles = book_index["title"].reindex(item_ids).fillna("a book you liked").to_numpy()
-        self.categories = book_index["category"].reindex(item_ids).to_numpy()
-        frame = events.assign(
-            user=interactions.user_codes(events["user_id"].to_numpy()),
-            item=interactions.item_codes(events["item_id"].to_numpy()),
-            priority=events["kind"].map(KIND_PRIORITY).fillna(9),
-        )
-        frame = frame[(frame["user"] >= 0) & (frame["item"] >= 0)]
-        strongest = frame.sort_values(["priority", "timestamp"], ascending=[True, False]).drop_duplicates(
-            ["user", "item"]
-        )
-        self.keys = strongest["user"].to_numpy(np.int64) * interactions.n_items + strongest["item"].to_numpy()
-        order = np.argsort(self.keys)
-        self.keys = self.keys[order]
-        self.kinds = strongest["kind"].to_numpy()[order]
-        self.stars = strongest["rating"].to_numpy()[order]
-        self.n_items = interactions.n_items
+    def __init__(self, item_vectors: np.ndarray | sp.csr_matrix, titles: np.ndarray, categories: np.ndarray) -> None:
+        if sp.issparse(item_vectors):  # a model without embeddings: each item's column of interactions
+            self.normalized = row_normalize(sp.csr_matrix(item_vectors, dtype=np.float32))
+        else:
+            norms = np.linalg.norm(item_vectors, axis=1, keepdims=True)
+            self.normalized = (item_vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+        self.titles = titles
+        self.categories = categories
 
-    def reasons(self, user_codes: np.ndarray, items: np.ndarray) -> list[list[str]]:
-        """A reason for each (user, recommended item) of an (n_users, k) block."""
-        history = self.history[user_codes].toarray().astype(bool)
-        out: list[list[str]] = [[] for _ in user_codes]
-        for rank in range(items.shape[1]):
-            related = self.similarity[items[:, rank]]  # symmetric: row r = similarity of every item to r
-            related = np.where(history, related, -1.0)
-            because = related.argmax(axis=1)
-            strength = related[np.arange(len(user_codes)), because]
-            keys = user_codes * self.n_items + because
-            positions = np.clip(np.searchsorted(self.keys, keys), 0, len(self.keys) - 1)
-            for row in range(len(user_codes)):
-                if strength[row] <= 0:
-                    category = self.categories[items[row, rank]]
-                    out[row].append(
-                        f"Popular in {category} this month"
-                        if isinstance(category, str)
-                        else "Popular with readers this month"
-                    )
-                    continue
-                position = positions[row]
-                kind = self.kinds[position] if self.keys[position] == keys[row] else "view"
-                out[row].append(_reason(kind, self.titles[because[row]], int(self.stars[position])))
-        return out
+    @classmethod
+    def for_model(cls, model: Recommender, books: pd.DataFrame, item_ids: np.ndarray) -> ReasonWriter:
+        """A writer over the model's item embeddings (or its training columns), titles and categories by code."""
+        vectors = model.item_embeddings() if hasattr(model, "item_embeddings") else model.train_matrix.T.tocsr()
+        return cls.for_books(vectors, books, item_ids)
+
+    @classmethod
+    def for_books(cls, vectors, books: pd.DataFrame, item_ids: np.ndarray) -> ReasonWriter:
+        """A writer over item ``vectors`` (row i: book ``item_ids[i]``), with titles and categories from ``books``."""
+        book_index = books.set_index("book_id")
+        return cls(
+            vectors,
+            book_index["title"].reindex(item_ids).fillna("a book you liked").to_numpy(),
+            book_index["category"].reindex(item_ids).to_numpy(),
+        )
+
+    def reasons(self, recommended: np.ndarray, items: np.ndarray, kinds: np.ndarray, stars: np.ndarray) -> list[str]:
+        """A reason for each recommended item code, from the reader's (items, kinds, stars)."""
+        if len(items) == 0:
+            return [self._by_category(item) for item in recommended]
+        likeness = self.normalized[recommended] @ self.normalized[items].T
+        likeness = likeness.toarray() if sp.issparse(likeness) else likeness
+        closest = likeness.argmax(axis=1)
+        return [
+            _reason(kinds[best], self.titles[items[best]], int(stars[best]))
+            if likeness[row, best] >= RELATED_AT_LEAST
+            else self._by_category(recommended[row])
+            for row, best in enumerate(closest)
+        ]
+
+    def _by_category(self, item: int) -> str:
+        category = self.categories[item]
+        return f"Picked for you from {category}" if isinstance(category, str) else "Picked for you"
 
 
 def _reason(kind: str, title: str, stars: int) -> str:
@@ -169,31 +228,37 @@ def recommendation_rows(
     model: Recommender,
     interactions: Interactions,
     reasons: ReasonWriter,
-    top_k: int,
+    reader_books: ReaderBooks,
+    count: int,
+    dismissed: sp.csr_matrix | None = None,
+    user_codes: np.ndarray | None = None,
     block_size: int = 2048,
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """Blocks of cache rows (user_id, book_id, rank, score, reason) for every reader, best first.
+    """Blocks of cache rows (user_id, book_id, rank, score, reason) for the readers (default: all), best first.
 
-    Items the reader already interacted with are excluded. Yields (readers done, rows).
+    Items the reader already interacted with, or dismissed, are excluded. Yields (readers done, rows).
     """
-    all_users = np.arange(interactions.n_users)
+    all_users = np.arange(interactions.n_users) if user_codes is None else np.sort(user_codes)
     for start in range(0, len(all_users), block_size):
         users = all_users[start : start + block_size]
-        items, scores = model.recommend(users, top_k, exclude_seen=True)
-        texts = reasons.reasons(users, items)
+        scores = np.asarray(model.score(users), dtype=np.float32)
+        mask_seen(scores, model.train_matrix, users)
+        if dismissed is not None:
+            mask_seen(scores, dismissed, users)
+        items, scores = top_k(scores, count)
         rows = []
         for row, user in enumerate(users):
             user_id = int(interactions.user_ids[user])
-            for rank in range(items.shape[1]):
-                if not np.isfinite(scores[row, rank]):
-                    break  # the reader has interacted with every remaining book
+            shown = items[row][np.isfinite(scores[row])]  # fewer when the reader has seen nearly every book
+            texts = reasons.reasons(shown, *reader_books.of(int(user)))
+            for rank, item in enumerate(shown):
                 rows.append(
                     {
                         "user_id": user_id,
-                        "book_id": int(interactions.item_ids[items[row, rank]]),
+                        "book_id": int(interactions.item_ids[item]),
                         "rank": rank + 1,
                         "score": float(scores[row, rank]),
-                        "reason": texts[row][rank],
+                        "reason": texts[rank],
                     }
                 )
         yield len(users), rows
@@ -202,34 +267,107 @@ def recommendation_rows(
 MIN_RATINGS = 20
 
 
+def most_recent_readers(interactions: Interactions, count: int) -> np.ndarray:
+    """Codes of the ``count`` readers whose latest interaction is the most recent."""
+    latest = np.asarray(interactions.last_seen.max(axis=1).todense()).ravel()
+    if count >= len(latest):
+        return np.arange(len(latest))
+    return np.sort(np.argsort(-latest, kind="stable")[:count])
+
+
 def similar_book_rows(
     embeddings: np.ndarray, interactions: Interactions, k: int = 10, min_readers: int = 5, block_size: int = 1024
 ) -> list[dict[str, Any]]:
     """Rows (book_id, rank, similar_book_id, score): each book's nearest books by embedding cosine.
 
-    Only books with at least ``min_readers`` readers get neighbours or are offered as one:
-    the embedding of a book hardly anyone touched is still mostly its random start.
+    Books with 1 to ``min_readers - 1`` readers get no neighbours and are not offered as
+    one: their id embedding learned from too few readers to mean much. Books nobody
+    touched take part when they have a vector (the content model's): it is their content.
     """
     readers = np.asarray(binarize(interactions.matrix).sum(axis=0)).ravel()
-    eligible = readers >= min_readers
+    has_vector = np.linalg.norm(embeddings, axis=1) > 0
+    eligible = (readers >= min_readers) | ((readers == 0) & has_vector)
     codes = np.flatnonzero(eligible)
     rows: list[dict[str, Any]] = []
     for start in range(0, len(codes), block_size):
         block = codes[start : start + block_size]
         neighbours, scores = embedding_neighbours(embeddings, block, k, candidates=eligible)
         for row, item in enumerate(block):
-            for rank in range(neighbours.shape[1]):
-                if not np.isfinite(scores[row, rank]) or scores[row, rank] <= 0:
-                    break
-                rows.append(
-                    {
-                        "book_id": int(interactions.item_ids[item]),
-                        "rank": rank + 1,
-                        "similar_book_id": int(interactions.item_ids[neighbours[row, rank]]),
-                        "score": float(scores[row, rank]),
-                    }
-                )
+            rows.extend(
+                _similar_rows(int(interactions.item_ids[item]), interactions.item_ids, neighbours[row], scores[row])
+            )
     return rows
+
+
+def _similar_rows(book_id: int, item_ids: np.ndarray, neighbours: np.ndarray, scores: np.ndarray) -> list[dict]:
+    rows = []
+    for rank in range(len(neighbours)):
+        if not np.isfinite(scores[rank]) or scores[rank] <= 0:
+            break
+        rows.append(
+            {
+                "book_id": book_id,
+                "rank": rank + 1,
+                "similar_book_id": int(item_ids[neighbours[rank]]),
+                "score": float(scores[rank]),
+            }
+        )
+    return rows
+
+
+def new_book_similar_rows(
+    book_id: int, vector: np.ndarray, embeddings: np.ndarray, item_ids: np.ndarray, k: int = 10
+) -> list[dict[str, Any]]:
+    """Similar-book rows for a book added after training, from its content vector and every trained item's."""
+    stacked = np.vstack([embeddings, vector[None, :]])
+    neighbours, scores = embedding_neighbours(stacked, np.array([len(embeddings)]), k)
+    return _similar_rows(book_id, np.append(item_ids, book_id), neighbours[0], scores[0])
+
+
+def item_descriptions(books: pd.DataFrame) -> list[ItemDescription]:
+    """The catalogue's side information per book (columns category, tags, authors, year, title), in row order."""
+    return [
+        ItemDescription(
+            category=category if isinstance(category, str) else "",
+            tags=tuple(tags) if isinstance(tags, list | tuple) else (),
+            authors=tuple(name.strip() for name in authors.split(",") if name.strip())
+            if isinstance(authors, str)
+            else (),
+            year=None if year is None or pd.isna(year) else float(year),
+            title=title if isinstance(title, str) else "",
+        )
+        for category, tags, authors, year, title in zip(
+            books["category"], books["tags"], books["authors"], books["year"], books["title"], strict=True
+        )
+    ]
+
+
+def encode_catalogue(books: pd.DataFrame, item_ids: np.ndarray) -> tuple[FeatureVocabulary, ItemFeatures]:
+    """Vocabularies learned from the whole catalogue, and the features of ``item_ids`` in code order."""
+    descriptions = item_descriptions(books.set_index("book_id").reindex(item_ids).reset_index())
+    vocabulary = FeatureVocabulary.learn(descriptions)
+    return vocabulary, vocabulary.encode(descriptions)
+
+
+def live_artifacts(model: Recommender, vocabulary: FeatureVocabulary, interactions: Interactions) -> dict[str, bytes]:
+    """What scoring a reader live needs of a trained NeuMF, as named blobs; nothing for other models.
+
+    neumf_scorer: the item side and output layers (:class:`NeuMFScorer`); neumf_codes: the
+    book and reader ids behind the codes; neumf_gmf_users / neumf_mlp_users: the readers'
+    id embeddings; content_tower and feature_vocabulary: what encodes a new book.
+    """
+    if not isinstance(model, NeuMF) or "gmf_history" not in model.scorer.arrays:
+        return {}
+    artifacts = {
+        "neumf_scorer": model.scorer.to_bytes(),
+        "neumf_codes": arrays_to_bytes({"item_ids": interactions.item_ids, "user_ids": interactions.user_ids}),
+        "neumf_gmf_users": arrays_to_bytes({"vectors": model.gmf_user_id}),
+        "neumf_mlp_users": arrays_to_bytes({"vectors": model.mlp_user_id}),
+    }
+    if model.content_tower is not None:
+        artifacts["content_tower"] = content_tower_to_bytes(model.content_tower)
+        artifacts["feature_vocabulary"] = vocabulary.to_json().encode()
+    return artifacts
 
 
 def rating_triples(events: pd.DataFrame, interactions: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

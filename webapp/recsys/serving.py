@@ -88,13 +88,15 @@ def vector_from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<f4")
 
 
-def _arrays_to_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+def arrays_to_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """Named arrays as one ``.npz`` archive."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
-def _arrays_from_bytes(data: bytes) -> dict[str, np.ndarray]:
+def arrays_from_bytes(data: bytes) -> dict[str, np.ndarray]:
+    """Arrays written by :func:`arrays_to_bytes`."""
     with np.load(io.BytesIO(data), allow_pickle=False) as archive:
         return {name: archive[name] for name in archive.files}
 
@@ -221,16 +223,16 @@ class NeuMFScorer:
         return np.concatenate([self.arrays["gmf_item"], self.arrays["mlp_item"]], axis=1)
 
     def to_bytes(self) -> bytes:
-        return _arrays_to_bytes(self.arrays)
+        return arrays_to_bytes(self.arrays)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> NeuMFScorer:
-        return cls(_arrays_from_bytes(data))
+        return cls(arrays_from_bytes(data))
 
 
 def content_tower_to_bytes(tower: ContentTower) -> bytes:
-    return _arrays_to_bytes(tower.weights)
+    return arrays_to_bytes(tower.weights)
 
 
 def content_tower_from_bytes(data: bytes) -> ContentTower:
-    return ContentTower(_arrays_from_bytes(data))
+    return ContentTower(arrays_from_bytes(data))

@@ -9,6 +9,7 @@ from webapp.extensions import db
 from webapp.models import Book, Favourite, Rating, Review
 from webapp.models.activity import REVIEW_MAX_LENGTH
 from webapp.models.base import utcnow
+from webapp.services import reader_recs
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.locking import own_record
 
@@ -39,7 +40,39 @@ def rate(user_id: int, book_id: int, stars: int) -> Rating:
         rating = db.session.scalar(select(Rating).where(Rating.user_id == user_id, Rating.book_id == book_id))
         rating.rating = stars
         db.session.commit()
+    reader_recs.after_reader_action(user_id)
     return rating
+
+
+LOVED_STARS = 5
+MAX_LOVED_AT_ONCE = 50
+
+
+def mark_loved(user_id: int, book_ids: list[int]) -> int:
+    """Rate each of the books the reader says they loved 5★ (onboarding), in one transaction; returns how many.
+
+    Books the reader already rated keep their rating. Unknown book ids refuse the whole
+    list (NotFound), so nothing is half-stored.
+    """
+    wanted = sorted(set(book_ids))
+    if not wanted:
+        raise ServiceError("Pick at least one book you loved.")
+    if len(wanted) > MAX_LOVED_AT_ONCE:
+        raise ServiceError(f"Pick at most {MAX_LOVED_AT_ONCE} books at once.")
+    found = set(db.session.scalars(select(Book.id).where(Book.id.in_(wanted))))
+    if found != set(wanted):
+        raise NotFound("One of those books does not exist.")
+    rated = set(db.session.scalars(select(Rating.book_id).where(Rating.user_id == user_id, Rating.book_id.in_(wanted))))
+    new = [book_id for book_id in wanted if book_id not in rated]
+    for book_id in new:
+        db.session.add(Rating(user_id=user_id, book_id=book_id, rating=LOVED_STARS))
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same picks sent twice at once: the other request stored them
+        db.session.rollback()
+        return 0
+    reader_recs.after_reader_action(user_id)
+    return len(new)
 
 
 def user_rating(user_id: int, book_id: int) -> int | None:
@@ -63,12 +96,14 @@ def toggle_favourite(user_id: int, book_id: int) -> bool:
     ).rowcount
     if removed:
         db.session.commit()
+        reader_recs.after_reader_action(user_id)
         return False
     db.session.add(Favourite(user_id=user_id, book_id=book_id))
     try:
         db.session.commit()
     except IntegrityError:  # added by a concurrent request
         db.session.rollback()
+    reader_recs.after_reader_action(user_id)
     return True
 
 
@@ -88,6 +123,7 @@ def add_review(user_id: int, book_id: int, body: str) -> Review:
     review = Review(user_id=user_id, book_id=book_id, body=body)
     db.session.add(review)
     db.session.commit()
+    reader_recs.after_reader_action(user_id)
     return review
 
 

@@ -16,13 +16,14 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import Book, Category
 from webapp.models.base import utcnow
 from webapp.models.catalogue import search_key
+from webapp.services import reader_recs
 from webapp.services.errors import ServiceError
 from webapp.services.genres import slugify
 from webapp.services.isbn import is_valid_isbn13, isbn13_from_isbn10
@@ -51,6 +52,7 @@ class ImportReport:
 
     books: int = 0
     new_categories: list[str] = field(default_factory=list)
+    with_vectors: int = 0  # books given a content vector by the active model run
 
 
 class _RowReader:
@@ -268,6 +270,7 @@ def import_books(content: bytes) -> ImportReport:
             }
             for book in books
         ]
+        last_before = db.session.scalar(select(func.max(Book.id))) or 0
         for chunk in _chunks(rows, 2000):
             db.session.execute(insert(Book), chunk)
         db.session.commit()
@@ -281,4 +284,6 @@ def import_books(content: bytes) -> ImportReport:
         db.session.rollback()
         raise
     report.books = len(rows)
+    # Content vectors at once, so the new books have similar books and can be recommended.
+    report.with_vectors = reader_recs.add_books(list(db.session.scalars(select(Book.id).where(Book.id > last_before))))
     return report

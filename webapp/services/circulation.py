@@ -26,6 +26,7 @@ from webapp.models.circulation import (
     HOLD_READY,
     HOLD_WAITING,
 )
+from webapp.services import reader_recs
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.locking import fail, lock_reader, own_record, retried_on_deadlock
 
@@ -137,6 +138,7 @@ def borrow(user_id: int, book_id: int, now: datetime | None = None) -> Loan:
     loan = Loan(user_id=user_id, book_id=book_id, borrowed_at=now, due_at=now + timedelta(days=_setting("LOAN_DAYS")))
     db.session.add(loan)
     db.session.commit()
+    reader_recs.after_reader_action(user_id)
     return loan
 
 

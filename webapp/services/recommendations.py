@@ -21,13 +21,17 @@ from webapp.extensions import cache, db
 from webapp.models import (
     Book,
     BookFactors,
+    BookVector,
     Category,
+    Dismissal,
     ModelArtifact,
     ModelRun,
     Rating,
     ReaderFactors,
     Recommendation,
     SimilarBook,
+    Tag,
+    book_tags,
 )
 from webapp.models.base import utcnow
 from webapp.models.recs import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED
@@ -49,10 +53,34 @@ def load_events() -> pd.DataFrame:
     return frame.drop(columns="moment").astype({"user_id": "int64", "item_id": "int64", "rating": "int64"})
 
 
-def catalogue() -> pd.DataFrame:
-    """Every book: id, title, category name, ordered by id."""
-    stmt = select(Book.id, Book.title, Category.name).outerjoin(Category).order_by(Book.id)
-    return pd.DataFrame(db.session.execute(stmt).all(), columns=["book_id", "title", "category"])
+CATALOGUE_COLUMNS = ["book_id", "title", "category", "authors", "year", "tags"]
+
+
+def catalogue(book_ids: list[int] | None = None) -> pd.DataFrame:
+    """Every book (or those of ``book_ids``) with what the content model reads, ordered by id.
+
+    Columns: book_id, title, category (name), authors, year, tags (list of names).
+    """
+    stmt = (
+        select(Book.id, Book.title, Category.name, Book.authors, Book.publication_year)
+        .outerjoin(Category)
+        .order_by(Book.id)
+    )
+    tag_stmt = select(book_tags.c.book_id, Tag.name).join(Tag, Tag.id == book_tags.c.tag_id).order_by(Tag.name)
+    if book_ids is not None:
+        stmt = stmt.where(Book.id.in_(book_ids))
+        tag_stmt = tag_stmt.where(book_tags.c.book_id.in_(book_ids))
+    tags: dict[int, list[str]] = {}
+    for book_id, name in db.session.execute(tag_stmt):
+        tags.setdefault(book_id, []).append(name)
+    rows = [(*row, tags.get(row[0], [])) for row in db.session.execute(stmt)]
+    return pd.DataFrame(rows, columns=CATALOGUE_COLUMNS)
+
+
+def load_dismissals() -> pd.DataFrame:
+    """Every "Not interested": columns user_id, item_id."""
+    rows = db.session.execute(select(Dismissal.user_id, Dismissal.book_id)).all()
+    return pd.DataFrame(rows, columns=["user_id", "item_id"], dtype="int64")
 
 
 def start_run(algorithm: str, parameters: dict) -> ModelRun:
@@ -63,7 +91,7 @@ def start_run(algorithm: str, parameters: dict) -> ModelRun:
     return run
 
 
-RUN_TABLES = (Recommendation, SimilarBook, ReaderFactors, BookFactors, ModelArtifact)
+RUN_TABLES = (Recommendation, SimilarBook, ReaderFactors, BookFactors, BookVector, ModelArtifact)
 
 
 def store_run_rows(table: type, run_id: int, rows: Iterable[dict], chunk: int = 5000) -> int:
@@ -90,6 +118,11 @@ def store_rating_model(run_id: int, weights: bytes, reader_rows: Iterable[dict],
     """Insert the run's rating model: shared weights and one vector per reader and book; returns vectors stored."""
     store_run_rows(ModelArtifact, run_id, [{"name": RATING_ARTIFACT, "data": weights}])
     return store_run_rows(ReaderFactors, run_id, reader_rows) + store_run_rows(BookFactors, run_id, book_rows)
+
+
+def store_artifacts(run_id: int, artifacts: dict[str, bytes]) -> None:
+    """Insert the run's named binary artifacts (weights, vocabularies)."""
+    store_run_rows(ModelArtifact, run_id, [{"name": name, "data": data} for name, data in artifacts.items()])
 
 
 def activate_run(run_id: int, **details) -> None:
@@ -140,22 +173,6 @@ class ShownRecommendation:
     model_run_id: int | None
 
 
-def recommendations_for(user_id: int, limit: int = 20) -> list[ShownRecommendation]:
-    """The reader's cached recommendations from the active run, or the fallback when there are none."""
-    stmt = (
-        select(Recommendation, Book)
-        .join(ModelRun, ModelRun.id == Recommendation.model_run_id)
-        .join(Book, Book.id == Recommendation.book_id)
-        .where(Recommendation.user_id == user_id, ModelRun.is_active.is_(True))
-        .order_by(Recommendation.rank)
-        .limit(limit)
-    )
-    cached = [
-        ShownRecommendation(book, rec.score, rec.reason, rec.model_run_id) for rec, book in db.session.execute(stmt)
-    ]
-    return cached or fallback_recommendations(user_id, limit)
-
-
 # What makes a book popular for the fallback, and what a reader already has.
 POPULAR_KINDS = ("loan", "purchase", "rating", "favourite")
 POPULAR_RANKING_KEY = "popular-ranking"
@@ -186,6 +203,29 @@ def popular_ranking() -> list[tuple[int, int | None]]:
     if seconds:
         cache.set(POPULAR_RANKING_KEY, ranking, timeout=seconds)
     return ranking
+
+
+def popular_by_category(categories: int = 8, per_category: int = 6) -> list[tuple[Category, list[Book]]]:
+    """The most popular books of the categories whose top books are most popular (for a newcomer to pick from)."""
+    chosen: dict[int, list[int]] = {}
+    for book_id, category_id in popular_ranking():
+        if category_id is None:
+            continue
+        if category_id not in chosen and len(chosen) >= categories:
+            continue
+        picks = chosen.setdefault(category_id, [])
+        if len(picks) < per_category:
+            picks.append(book_id)
+        if len(chosen) >= categories and all(len(picks) >= per_category for picks in chosen.values()):
+            break
+    wanted = [book_id for picks in chosen.values() for book_id in picks]
+    books = {book.id: book for book in db.session.scalars(select(Book).where(Book.id.in_(wanted)))}
+    names = {category.id: category for category in db.session.scalars(select(Category).where(Category.id.in_(chosen)))}
+    return [
+        (names[category_id], [books[book_id] for book_id in picks if book_id in books])
+        for category_id, picks in chosen.items()
+        if category_id in names
+    ]
 
 
 def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[ShownRecommendation]:

@@ -20,6 +20,7 @@ from webapp.extensions import db
 from webapp.models import Book, CartItem, Order, OrderItem
 from webapp.models.base import utcnow
 from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID, ORDER_PENDING, ORDER_SHIPPED
+from webapp.services import reader_recs
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.locking import fail, lock_reader, own_record, retried_on_deadlock
 
@@ -200,6 +201,7 @@ def checkout(user_id: int, token: str, payment: PaymentProvider | None = None) -
     except IntegrityError:  # the same token committed by a concurrent request
         db.session.rollback()
         return db.session.scalar(select(Order).where(Order.checkout_token == token, Order.user_id == user_id))
+    reader_recs.after_reader_action(user_id)
     return order
 
 

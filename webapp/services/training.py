@@ -23,11 +23,17 @@ from webapp.recsys.pipeline import (
     ALGORITHMS,
     MIN_RATINGS,
     NotEnoughData,
+    ReaderBooks,
     ReasonWriter,
     check_enough_data,
+    dismissal_matrix,
+    encode_catalogue,
     evaluate_algorithms,
+    fit_model,
+    live_artifacts,
     make_model,
     make_rating_model,
+    most_recent_readers,
     rating_factor_rows,
     rating_triples,
     recommendation_rows,
@@ -57,6 +63,9 @@ class TrainingOptions:
     eval_users: int = 5000
     rating_model: bool = True
     seed: int = 42
+    # Readers whose lists are cached by the run (the most recently active); the others' lists are
+    # computed from the stored vectors on their first visit (reader_recs), with the same scores.
+    cached_readers: int = 10_000
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -73,6 +82,7 @@ class RunReport:
     n_interactions: int
     n_events: int
     recommendations: int = 0
+    cached_readers: int = 0
     metrics: dict[str, dict[str, float]] | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -111,6 +121,8 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
     events = recommendations.load_events()
     books = recommendations.catalogue()
     interactions = build_interactions(events, item_ids=books["book_id"].to_numpy())
+    dismissed = dismissal_matrix(recommendations.load_dismissals(), interactions)
+    vocabulary, item_features = encode_catalogue(books, interactions.item_ids)
     try:
         check_enough_data(interactions)
     except NotEnoughData as error:
@@ -122,7 +134,14 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
     )
 
     def model_for(name: str, on_epoch: Callable[[dict], None] | None = None):
-        return make_model(name, epochs=options.epochs, factors=options.factors, seed=options.seed, progress=on_epoch)
+        return make_model(
+            name,
+            epochs=options.epochs,
+            factors=options.factors,
+            seed=options.seed,
+            item_features=item_features,
+            progress=on_epoch,
+        )
 
     parameters = {**model_for(options.algorithm).params, "top_k": options.top_k}
     if options.rating_model:
@@ -143,17 +162,27 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
 
         stage = time.perf_counter()
         with progress.bar("Training", "epoch") as advance:
-            model = model_for(options.algorithm, on_epoch=lambda _record: advance(1)).fit(interactions.matrix)
+            model = fit_model(
+                model_for(options.algorithm, on_epoch=lambda _record: advance(1)), interactions.matrix, dismissed
+            )
         timings["train_seconds"] = round(time.perf_counter() - stage, 2)
         progress.message(f"Trained {options.algorithm} in {timings['train_seconds']} s.")
         if not options.evaluate:
             _store_validation_metrics(options.algorithm, model, report, progress)
 
         stage = time.perf_counter()
-        reasons = ReasonWriter(interactions, events, books)
-        with progress.bar("Caching", "reader", total=interactions.n_users) as advance:
-            for done_users, rows in recommendation_rows(model, interactions, reasons, options.top_k):
+        artifacts = live_artifacts(model, vocabulary, interactions)
+        recommendations.store_artifacts(run_id, artifacts)
+        reasons = ReasonWriter.for_model(model, books, interactions.item_ids)
+        reader_books = ReaderBooks.from_events(events, interactions)
+        # Without live artifacts (a model other than NeuMF) every reader's list is cached now.
+        cached = most_recent_readers(interactions, options.cached_readers if artifacts else interactions.n_users)
+        with progress.bar("Caching", "reader", total=len(cached)) as advance:
+            for done_users, rows in recommendation_rows(
+                model, interactions, reasons, reader_books, options.top_k, dismissed, user_codes=cached
+            ):
                 report.recommendations += recommendations.store_recommendations(run_id, rows)
+                report.cached_readers += done_users
                 advance(done_users)
         timings["cache_seconds"] = round(time.perf_counter() - stage, 2)
 
@@ -174,9 +203,7 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
             recommendations.fail_run(run_id, reason + "\n" + traceback.format_exc(limit=5))
         except Exception as cleanup_error:  # the database itself may be gone
             progress.message(f"Could not record the failure in the database: {cleanup_error}")
-        raise TrainingFailed(
-            f"Training failed ({reason}). The previous recommendations are still in place."
-        ) from error
+        raise TrainingFailed(f"Training failed ({reason}). The previous recommendations are still in place.") from error
     return report
 
 

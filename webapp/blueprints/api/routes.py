@@ -6,14 +6,14 @@ from sqlalchemy import text
 
 from webapp.blueprints.api import bp
 from webapp.extensions import db
-from webapp.services import recommendations as recs_service
+from webapp.services import reader_recs
 
 
 @bp.route("/api/recommendations")
 @login_required
 def recommendations():
     """The logged-in reader's current recommendations as JSON."""
-    items = recs_service.recommendations_for(current_user.id, limit=20)
+    items = reader_recs.recommendations_for(current_user.id, limit=20)
     return jsonify(
         user_id=current_user.id,
         recommendations=[

@@ -20,8 +20,8 @@ def register():
     if form.validate_on_submit():
         user = accounts.register(form.username.data, form.email.data, form.password.data)
         accounts.log_in(user)
-        flash(f"Welcome, {user.username}! Your account is ready.", "success")
-        return redirect(url_for("main.index"))
+        flash(f"Welcome, {user.username}! Your account is ready. Tell us a few books you loved.", "success")
+        return redirect(url_for("profile.welcome"))
     return render_template("auth/register.html", form=form)
 
 

@@ -7,7 +7,8 @@ from webapp.blueprints.catalogue import bp
 from webapp.blueprints.catalogue.forms import ActionForm, RatingForm, ReviewForm
 from webapp.errors import on_refusal
 from webapp.page_cache import cached_for_anonymous
-from webapp.services import activity, book_views, covers
+from webapp.redirects import safe_next
+from webapp.services import activity, book_views, covers, reader_recs
 from webapp.services import catalogue as catalogue_service
 from webapp.services import recommendations as recs_service
 
@@ -152,6 +153,15 @@ def favourite(book_id: int):
     now_favourite = activity.toggle_favourite(current_user.id, book_id)
     flash("Added to your favourites." if now_favourite else "Removed from your favourites.", "success")
     return _back_to_book(book_id)
+
+
+@bp.route("/books/<int:book_id>/not-interested", methods=["POST"])
+@login_required
+def not_interested(book_id: int):
+    """Hide a recommended book from this reader for good; their list is recomputed without it."""
+    reader_recs.dismiss(current_user.id, book_id)
+    flash("Got it: we will not recommend that book to you again.", "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("main.index", _anchor="recommended"))
 
 
 @bp.route("/books/<int:book_id>/reviews", methods=["POST"])

@@ -6,7 +6,7 @@ from flask_login import current_user
 from webapp.blueprints.main import bp
 from webapp.page_cache import cached_for_anonymous
 from webapp.services import catalogue as catalogue_service
-from webapp.services import recommendations as recs_service
+from webapp.services import reader_recs
 
 
 @bp.route("/")
@@ -16,7 +16,7 @@ def index():
 
 
 def _render_home() -> str:
-    recommended = recs_service.recommendations_for(current_user.id, limit=6) if current_user.is_authenticated else []
+    recommended = reader_recs.recommendations_for(current_user.id, limit=6) if current_user.is_authenticated else []
     return render_template(
         "main/index.html",
         categories=catalogue_service.categories_with_counts(),

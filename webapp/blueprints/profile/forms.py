@@ -1,10 +1,24 @@
 """Forms of the profile blueprint."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField
+from wtforms import EmailField, PasswordField, SelectMultipleField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.services import accounts
+
+
+class LovedBooksForm(FlaskForm):
+    """Onboarding: the books a new reader loved, ticked among those shown (checked by the service)."""
+
+    books = SelectMultipleField(
+        "Books you loved",
+        coerce=int,
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    submit = SubmitField("Show my recommendations")
 
 
 class EmailForm(FlaskForm):

@@ -1,12 +1,14 @@
 """Routes of the profile blueprint: only ever the logged-in reader's own data."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.blueprints.borrowing.forms import ButtonForm
 from webapp.blueprints.profile import bp
-from webapp.blueprints.profile.forms import EmailForm, PasswordForm
-from webapp.services import accounts, circulation
+from webapp.blueprints.profile.forms import EmailForm, LovedBooksForm, PasswordForm
+from webapp.errors import on_refusal
+from webapp.services import accounts, activity, circulation, reader_recs
+from webapp.services import catalogue as catalogue_service
 from webapp.services import profile as profile_service
 from webapp.services import recommendations as recs_service
 from webapp.services.errors import ServiceError
@@ -20,7 +22,7 @@ def _render(email_form=None, password_form=None, status=200):
         queue_places=[circulation.queue_place(hold) for hold in centre.holds],
         overdue={item.loan.id: item for item in circulation.overdue_loans(current_user.id)},
         button_form=ButtonForm(),
-        recommendations=recs_service.recommendations_for(current_user.id, limit=12),
+        recommendations=reader_recs.recommendations_for(current_user.id, limit=12),
         email_form=email_form or EmailForm(current_user.id, obj=current_user),
         password_form=password_form or PasswordForm(),
     ), status
@@ -31,6 +33,37 @@ def _render(email_form=None, password_form=None, status=200):
 def index():
     """The personal centre: loans, holds, orders, ratings, reviews, favourites, recommendations."""
     return _render()
+
+
+WELCOME_SEARCH_RESULTS = 24
+
+
+@bp.route("/welcome", methods=["GET", "POST"])
+@login_required
+@on_refusal(lambda: url_for("profile.welcome"))
+def welcome():
+    """Onboarding: pick books you loved (popular per category, or found by search); they count as 5★ ratings."""
+    form = LovedBooksForm()
+    if form.validate_on_submit():
+        stored = activity.mark_loved(current_user.id, form.books.data or [])
+        flash(
+            f"Thanks: {stored} book{'s' if stored != 1 else ''} added to your ratings. Here are your recommendations.",
+            "success",
+        )
+        return redirect(url_for("main.index", _anchor="recommended"))
+    query = (request.args.get("q") or "")[: catalogue_service.MAX_QUERY_LENGTH].strip()
+    found = []
+    if query:
+        found = catalogue_service.paginate_books(
+            catalogue_service.book_query(query=query), 1, WELCOME_SEARCH_RESULTS
+        ).items
+    return render_template(
+        "profile/welcome.html",
+        form=form,
+        query=query,
+        found=found,
+        shelves=[] if query else recs_service.popular_by_category(),
+    ), 400 if request.method == "POST" else 200
 
 
 @bp.route("/email", methods=["POST"])

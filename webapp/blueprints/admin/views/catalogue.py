@@ -17,7 +17,7 @@ from webapp.blueprints.admin.views.base import (
     money,
 )
 from webapp.models import Book, Category
-from webapp.services import book_import, catalogue, circulation, shop
+from webapp.services import book_import, catalogue, circulation, reader_recs, shop
 from webapp.services.errors import ServiceError
 
 
@@ -103,6 +103,10 @@ class BookAdmin(StaffModelView):
                 change(model.id, after - before)
             except ServiceError as error:
                 raise ValidationError(error.message) from None
+
+    def after_model_change(self, form, model: Book, is_created: bool) -> None:
+        if is_created:  # its content vector at once: similar books, and it can be recommended
+            reader_recs.add_books([model.id])
 
 
 class CategoryAdmin(StaffModelView):

@@ -56,8 +56,6 @@ class ReviewAdmin(StaffModelView):
     can_edit = False
 
 
-
-
 class RatingAdmin(ReadOnlyAdmin):
     column_list = ("id", "user", "book", "rating", "created_at", "updated_at")
     column_formatters = {"user": reader_name, "book": title_of}

@@ -1,0 +1,96 @@
+"""Recommendations that react at once: fold-in after an action, new readers, dismissals, new books."""
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from tests.helpers import create_user
+from webapp.extensions import db
+from webapp.models import Book, BookVector, Dismissal, ModelRun, Rating, Recommendation, SimilarBook
+from webapp.services import activity, book_import, reader_recs
+
+pytest.importorskip("tensorflow")
+
+
+def _rows(user_id: int) -> list[tuple[int, int, float]]:
+    stmt = select(Recommendation.book_id, Recommendation.rank, Recommendation.score).where(
+        Recommendation.user_id == user_id
+    )
+    return sorted(db.session.execute(stmt).all(), key=lambda row: row[1])
+
+
+def _train(runner, *options: str) -> ModelRun:
+    result = runner.invoke(args=["train-recs", "--epochs", "2", "--no-rating-model", *options])
+    assert result.exit_code == 0, result.output
+    return db.session.scalar(select(ModelRun).where(ModelRun.is_active.is_(True)))
+
+
+@pytest.fixture()
+def demo(runner, small_demo_dir):
+    result = runner.invoke(args=["seed-demo", "--data-dir", small_demo_dir])
+    assert result.exit_code == 0, result.output
+
+
+def test_fold_in_gives_the_cached_list_back(runner, demo):
+    """Recomputing a cached reader from the stored vectors and their history gives the run's own list and scores."""
+    _train(runner)
+    readers = db.session.scalars(select(Recommendation.user_id).distinct().limit(5)).all()
+    for user_id in readers:
+        cached = _rows(user_id)
+        refreshed = reader_recs.refresh_reader(user_id)
+        assert refreshed is not None and refreshed.stored == len(cached)
+        again = _rows(user_id)
+        assert [book for book, _rank, _score in again] == [book for book, _rank, _score in cached]
+        np.testing.assert_allclose([s for *_, s in again], [s for *_, s in cached], rtol=1e-4, atol=1e-4)
+
+
+def test_a_reader_not_cached_by_the_run_gets_a_list_on_first_visit(runner, demo):
+    run = _train(runner, "--cached-readers", "0")
+    assert db.session.scalar(select(func.count()).select_from(Recommendation)) == 0
+    reader_id = db.session.scalar(select(Rating.user_id).limit(1))
+    shown = reader_recs.recommendations_for(reader_id, limit=5)
+    assert len(shown) == 5 and all(item.model_run_id == run.id for item in shown)
+
+
+def test_a_new_reader_who_rates_three_books_gets_personal_recommendations(runner, demo):
+    run = _train(runner)
+    newcomer = create_user("newcomer")
+    assert all(item.model_run_id is None for item in reader_recs.recommendations_for(newcomer.id))  # popular
+    popular = db.session.scalars(select(Rating.book_id).group_by(Rating.book_id).order_by(func.count().desc()))
+    picks = popular.all()[:3]
+    for book_id in picks:
+        activity.rate(newcomer.id, book_id, 5)
+    shown = reader_recs.recommendations_for(newcomer.id, limit=10)
+    assert shown and all(item.model_run_id == run.id for item in shown)
+    assert not {item.book.id for item in shown} & set(picks)
+    assert any(item.reason.startswith("Because you rated") for item in shown)
+
+
+def test_not_interested_hides_the_book_and_survives_retraining(runner, demo):
+    _train(runner)
+    reader_id = db.session.scalar(select(Recommendation.user_id).limit(1))
+    first = _rows(reader_id)[0][0]
+    reader_recs.dismiss(reader_id, first)
+    reader_recs.dismiss(reader_id, first)  # twice: still one dismissal
+    assert db.session.scalar(select(func.count()).select_from(Dismissal)) == 1
+    assert first not in [book for book, *_ in _rows(reader_id)]
+    _train(runner)
+    assert first not in [book for book, *_ in _rows(reader_id)]
+
+
+def test_a_book_imported_after_training_has_similar_books_and_can_be_recommended(runner, demo):
+    run = _train(runner)
+    twin = db.session.scalar(select(Book).order_by(Book.ratings_count.desc()))
+    header = "book_id,isbn,authors,original_publication_year,title,average_rating,ratings_count,image_url,category,price"
+    row = f'99001,,"{twin.authors}",{twin.publication_year or ""},"{twin.title} (Anniversary Edition)",4,1,,'
+    report = book_import.import_books(f"{header}\n{row}{twin.category.name if twin.category else ''},9.99\n".encode())
+    assert report.books == 1 and report.with_vectors == 1
+    new_book = db.session.scalar(select(Book).where(Book.source_book_id == 99001))
+    assert db.session.get(BookVector, (run.id, new_book.id)) is not None
+    similar = db.session.scalars(
+        select(Book).join(SimilarBook, SimilarBook.similar_book_id == Book.id).where(SimilarBook.book_id == new_book.id)
+    ).all()
+    # From its content vector alone (that its content puts it near its kind is tested in tests/recsys/test_hybrid.py).
+    assert len(similar) >= 3 and new_book not in similar
+    model = reader_recs.live_model()
+    assert new_book.id in model.code_of_book  # scored with every other book from now on

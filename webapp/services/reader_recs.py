@@ -1,0 +1,299 @@
+"""One reader's recommendations, kept up to date as they act (fold-in), and new books' vectors.
+
+``flask train-recs`` stores what live scoring needs with a NeuMF run: the item side of
+the model, the readers' id embeddings, the content tower and its vocabularies. From
+those, :func:`refresh_reader` recomputes a reader's list with NumPy in a few
+milliseconds, from their history as it is now: after they rate, favourite, borrow, buy,
+review or dismiss a book, for a reader who joined after training, and for a reader
+``train-recs`` did not cache. The scores are those the trained model gives the same
+history. :func:`add_book` gives a book created after training its content vector, so it
+can be recommended and has similar books before the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.extensions import cache, db
+from webapp.models import Book, BookVector, Dismissal, ModelArtifact, ModelRun, Recommendation, SimilarBook
+from webapp.recsys.data import DEFAULT_WEIGHTS
+from webapp.recsys.features import FeatureVocabulary
+from webapp.recsys.models import top_k
+from webapp.recsys.pipeline import ReaderBooks, ReasonWriter, item_descriptions, new_book_similar_rows
+from webapp.recsys.serving import (
+    ContentTower,
+    NeuMFScorer,
+    arrays_from_bytes,
+    content_tower_from_bytes,
+    vector_from_bytes,
+    vector_to_bytes,
+)
+from webapp.services import recommendations
+from webapp.services.errors import NotFound
+from webapp.services.events import reader_events
+from webapp.services.recommendations import ShownRecommendation
+
+TOP_K = 20
+logger = logging.getLogger(__name__)
+HISTORY_KINDS = tuple(kind for kind, weight in DEFAULT_WEIGHTS.items() if weight > 0)
+
+
+@dataclass
+class LiveModel:
+    """The active NeuMF run's stored parts, read once per process (and again when books are added)."""
+
+    run_id: int
+    scorer: NeuMFScorer
+    book_ids: np.ndarray  # book id of each item code
+    code_of_book: dict[int, int]
+    code_of_reader: dict[int, int]
+    gmf_users: np.ndarray
+    mlp_users: np.ndarray
+    tower: ContentTower | None
+    vocabulary: FeatureVocabulary | None
+    reasons: ReasonWriter
+
+
+_cache: dict[tuple[str, int], LiveModel] = {}
+
+
+def _artifacts(run_id: int) -> dict[str, bytes]:
+    rows = db.session.execute(
+        select(ModelArtifact.name, ModelArtifact.data).where(ModelArtifact.model_run_id == run_id)
+    )
+    return dict(rows.all())
+
+
+def live_model() -> LiveModel | None:
+    """The active run's live model; None when there is no active run or it is not a NeuMF with history."""
+    run = db.session.execute(select(ModelRun.id, ModelRun.key).where(ModelRun.is_active.is_(True))).first()
+    if run is None:
+        return None
+    added = db.session.scalar(select(func.count()).select_from(BookVector).where(BookVector.model_run_id == run.id))
+    key = (run.key, added)
+    if key not in _cache:
+        model = _load(run.id)
+        _cache.clear()
+        if model is None:
+            return None
+        _cache[key] = model
+    return _cache[key]
+
+
+def _load(run_id: int) -> LiveModel | None:
+    artifacts = _artifacts(run_id)
+    if "neumf_scorer" not in artifacts:
+        return None
+    arrays = arrays_from_bytes(artifacts["neumf_scorer"])
+    codes = arrays_from_bytes(artifacts["neumf_codes"])
+    book_ids = codes["item_ids"].astype(np.int64)
+    added = db.session.execute(
+        select(BookVector.book_id, BookVector.vector)
+        .where(BookVector.model_run_id == run_id)
+        .order_by(BookVector.book_id)
+    ).all()
+    if added:
+        vectors = np.stack([vector_from_bytes(vector) for _book, vector in added])
+        gmf_dim = arrays["gmf_item"].shape[1]
+        arrays = _with_items(arrays, vectors[:, :gmf_dim], vectors[:, gmf_dim:])
+        book_ids = np.concatenate([book_ids, [book for book, _vector in added]])
+    tower = content_tower_from_bytes(artifacts["content_tower"]) if "content_tower" in artifacts else None
+    vocabulary = None
+    if "feature_vocabulary" in artifacts:
+        vocabulary = FeatureVocabulary.from_json(artifacts["feature_vocabulary"].decode())
+    scorer = NeuMFScorer(arrays)
+    books = recommendations.catalogue()
+    return LiveModel(
+        run_id=run_id,
+        scorer=scorer,
+        book_ids=book_ids,
+        code_of_book={int(book): code for code, book in enumerate(book_ids)},
+        code_of_reader={int(user): code for code, user in enumerate(codes["user_ids"])},
+        gmf_users=arrays_from_bytes(artifacts["neumf_gmf_users"])["vectors"],
+        mlp_users=arrays_from_bytes(artifacts["neumf_mlp_users"])["vectors"],
+        tower=tower,
+        vocabulary=vocabulary,
+        reasons=ReasonWriter.for_books(scorer.item_embeddings(), books, book_ids),
+    )
+
+
+def _with_items(arrays: dict[str, np.ndarray], gmf: np.ndarray, mlp: np.ndarray) -> dict[str, np.ndarray]:
+    """The scorer's arrays with rows for more items (their GMF and MLP vectors)."""
+    first = mlp @ arrays["first_item_kernel"] + arrays["first_bias"]
+    return {
+        **arrays,
+        "gmf_item": np.vstack([arrays["gmf_item"], gmf]).astype(np.float32),
+        "mlp_item": np.vstack([arrays["mlp_item"], mlp]).astype(np.float32),
+        "item_first": np.vstack([arrays["item_first"], first]).astype(np.float32),
+    }
+
+
+@dataclass
+class Refreshed:
+    """What a refresh stored: how many books, and the milliseconds the scoring took in this process."""
+
+    stored: int
+    scoring_ms: float
+
+
+def refresh_reader(user_id: int) -> Refreshed | None:
+    """Recompute the reader's cached recommendations from their history now; None without a live model.
+
+    Books they interacted with or dismissed are left out. The old rows are replaced in one
+    transaction; a reader with no history gets no rows (the popular fallback shows).
+    """
+    model = live_model()
+    if model is None:
+        return None
+    events = reader_events(HISTORY_KINDS, user_id=user_id)
+    rows = db.session.execute(select(events.c.book_id, events.c.kind, events.c.moment, events.c.rating)).all()
+    dismissed = set(db.session.scalars(select(Dismissal.book_id).where(Dismissal.user_id == user_id)))
+    started = time.perf_counter()
+    frame = pd.DataFrame(rows, columns=["book_id", "kind", "moment", "rating"])
+    frame["item"] = [model.code_of_book.get(int(book), -1) for book in frame["book_id"]]
+    frame = frame[frame["item"] >= 0]
+    chosen: list[dict] = []
+    if len(frame):
+        history = np.unique(frame["item"].to_numpy(np.int64))
+        reader = model.code_of_reader.get(user_id)
+        ids = (model.gmf_users[reader], model.mlp_users[reader]) if reader is not None else (None, None)
+        gmf, mlp = model.scorer.user_vectors([history], *ids)
+        scores = model.scorer.score(gmf, mlp)
+        scores[0, history] = -np.inf
+        hidden = [model.code_of_book[book] for book in dismissed if book in model.code_of_book]
+        scores[0, hidden] = -np.inf
+        items, best = top_k(scores, TOP_K)
+        shown = items[0][np.isfinite(best[0])]
+        strongest = ReaderBooks.from_frame(
+            frame.assign(user=0, timestamp=pd.to_datetime(frame["moment"]).astype("int64") // 10**9)
+        )
+        texts = model.reasons.reasons(shown, *strongest.of(0))
+        chosen = [
+            {
+                "model_run_id": model.run_id,
+                "user_id": user_id,
+                "book_id": int(model.book_ids[item]),
+                "rank": rank + 1,
+                "score": float(best[0, rank]),
+                "reason": texts[rank],
+            }
+            for rank, item in enumerate(shown)
+        ]
+    scoring_ms = (time.perf_counter() - started) * 1000
+    db.session.execute(
+        delete(Recommendation).where(Recommendation.user_id == user_id, Recommendation.model_run_id == model.run_id)
+    )
+    if chosen:
+        db.session.execute(insert(Recommendation), chosen)
+    db.session.commit()
+    return Refreshed(len(chosen), scoring_ms)
+
+
+def after_reader_action(user_id: int) -> None:
+    """Refresh the reader's list after something they did was committed.
+
+    The list is derived data: if the refresh fails, the reader's action still stands and
+    the failure is logged; the next action or training run puts the list right.
+    """
+    try:
+        refresh_reader(user_id)
+    except Exception:
+        db.session.rollback()
+        logger.exception("Could not refresh the recommendations of reader %s", user_id)
+
+
+REFRESHED_KEY = "reader-recs-refreshed:{run}:{user}"
+
+
+def recommendations_for(user_id: int, limit: int = 20) -> list[ShownRecommendation]:
+    """The reader's recommendations from the active run, computed now if not cached; else the popular fallback.
+
+    A reader the run did not cache (or who joined since) has their list computed once from
+    their history and stored; one with no history is not tried again for a few minutes.
+    """
+    cached = _cached(user_id, limit)
+    if cached:
+        return cached
+    run_id = db.session.scalar(select(ModelRun.id).where(ModelRun.is_active.is_(True)))
+    key = REFRESHED_KEY.format(run=run_id, user=user_id)
+    if run_id is not None and cache.get(key) is None:
+        cache.set(key, True, timeout=300)
+        refreshed = refresh_reader(user_id)
+        if refreshed is not None and refreshed.stored:
+            return _cached(user_id, limit)
+    return recommendations.fallback_recommendations(user_id, limit)
+
+
+def _cached(user_id: int, limit: int) -> list[ShownRecommendation]:
+    stmt = (
+        select(Recommendation, Book)
+        .join(ModelRun, ModelRun.id == Recommendation.model_run_id)
+        .join(Book, Book.id == Recommendation.book_id)
+        .where(Recommendation.user_id == user_id, ModelRun.is_active.is_(True))
+        .order_by(Recommendation.rank)
+        .limit(limit)
+    )
+    return [
+        ShownRecommendation(book, rec.score, rec.reason, rec.model_run_id) for rec, book in db.session.execute(stmt)
+    ]
+
+
+def add_books(book_ids: list[int]) -> int:
+    """Give books created after the active run their content vectors and similar books; returns how many.
+
+    Nothing happens without a live model with a content tower; books the run already knows
+    are skipped. A failure is logged and leaves the books as they are (they get vectors at
+    the next training run).
+    """
+    try:
+        return _add_books(book_ids)
+    except Exception:
+        db.session.rollback()
+        logger.exception("Could not compute content vectors for books %s", book_ids[:20])
+        return 0
+
+
+def _add_books(book_ids: list[int]) -> int:
+    model = live_model()
+    if model is None or model.tower is None or model.vocabulary is None:
+        return 0
+    books = recommendations.catalogue([book for book in book_ids if book not in model.code_of_book])
+    if books.empty:
+        return 0
+    gmf, mlp = model.tower.vectors(model.vocabulary.encode(item_descriptions(books)))
+    vectors = np.concatenate([gmf, mlp], axis=1).astype(np.float32)
+    embeddings = model.scorer.item_embeddings()
+    vector_rows, similar_rows = [], []
+    for book_id, vector in zip(books["book_id"].tolist(), vectors, strict=True):
+        vector_rows.append({"model_run_id": model.run_id, "book_id": book_id, "vector": vector_to_bytes(vector)})
+        for row in new_book_similar_rows(book_id, vector, embeddings, model.book_ids):
+            similar_rows.append({**row, "model_run_id": model.run_id})
+    db.session.execute(insert(BookVector), vector_rows)
+    if similar_rows:
+        db.session.execute(insert(SimilarBook), similar_rows)
+    db.session.commit()
+    return len(vector_rows)
+
+
+def dismiss(user_id: int, book_id: int) -> None:
+    """ "Not interested": the book is never recommended to the reader again, and their list is recomputed."""
+    if db.session.get(Book, book_id) is None:
+        raise NotFound("No such book.")
+    exists = db.session.scalar(select(Dismissal.id).where(Dismissal.user_id == user_id, Dismissal.book_id == book_id))
+    if exists is None:
+        db.session.add(Dismissal(user_id=user_id, book_id=book_id))
+    db.session.execute(
+        delete(Recommendation).where(Recommendation.user_id == user_id, Recommendation.book_id == book_id)
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same dismissal sent twice at once: the other request stored it
+        db.session.rollback()
+    refresh_reader(user_id)
