@@ -51,9 +51,20 @@ def start_gunicorn(settings: dict[str, str] | None = None, workers: int = 2, thr
         **(settings or {}),
     }
     process = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "--workers", str(workers), "--threads",
-         str(threads), "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--log-level", "warning",
-         "wsgi:app"],
+        [
+            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
         cwd=ROOT,
         env=env,
     )

@@ -277,13 +277,17 @@ def main() -> int:
         failures.extend(reader.failures)
     requests_made = sum(outcomes.values())
     backend = database_url.split(":", 1)[0]
-    print(f"\nSoak on {backend}: {args.minutes:g} min, {args.clients} clients, gunicorn {args.workers} workers x "
-          f"{args.threads} threads, one worker SIGKILLed every {args.kill_every:g} s; {os.cpu_count()} cores, load "
-          f"average {load_before:.2f} before the run (the soak's own clients run on the same machine)\n")
+    print(
+        f"\nSoak on {backend}: {args.minutes:g} min, {args.clients} clients, gunicorn {args.workers} workers x "
+        f"{args.threads} threads, one worker SIGKILLed every {args.kill_every:g} s; {os.cpu_count()} cores, load "
+        f"average {load_before:.2f} before the run (the soak's own clients run on the same machine)\n"
+    )
     print("| requests | req/s | 2xx/3xx | 4xx | 5xx | dropped by a killed worker | workers killed |")
     print("|---|---|---|---|---|---|---|")
-    print(f"| {requests_made:,} | {requests_made / elapsed:.1f} | {outcomes['2xx/3xx']:,} | {outcomes['4xx']:,} | "
-          f"{outcomes['5xx']} | {outcomes['dropped']} | {kills} |")
+    print(
+        f"| {requests_made:,} | {requests_made / elapsed:.1f} | {outcomes['2xx/3xx']:,} | {outcomes['4xx']:,} | "
+        f"{outcomes['5xx']} | {outcomes['dropped']} | {kills} |"
+    )
     checks = integrity(database_url, starting_stock)
     print("\n| integrity check | result | detail |\n|---|---|---|")
     for name, passed, detail in checks:

@@ -32,10 +32,19 @@ def register(port: int, username: str, password: str) -> str:
     response = connection.getresponse()
     token = CSRF.search(response.read().decode()).group(1)
     cookie = response.getheader("Set-Cookie", "").split(";")[0]
-    fields = {"csrf_token": token, "username": username, "email": f"{username}@example.org",
-              "password": password, "password2": password}
-    connection.request("POST", "/auth/register", body=urllib.parse.urlencode(fields),
-                       headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    fields = {
+        "csrf_token": token,
+        "username": username,
+        "email": f"{username}@example.org",
+        "password": password,
+        "password2": password,
+    }
+    connection.request(
+        "POST",
+        "/auth/register",
+        body=urllib.parse.urlencode(fields),
+        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     response = connection.getresponse()
     response.read()
     if response.status != 302:
@@ -73,8 +82,10 @@ def main() -> None:
         }
         pages = {"/healthz": "/healthz", "home": "/", "book page": f"/books/{args.book}", "/profile/": "/profile/"}
         base = server.base
-        print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run; "
-              f"wrk {args.seconds} s per row\n")
+        print(
+            f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run; "
+            f"wrk {args.seconds} s per row\n"
+        )
         print("| page | reader | connections | req/s | p90 | errors |")
         print("|---|---|---|---|---|---|")
         for name, path in pages.items():

@@ -53,6 +53,7 @@ def library(app, small_demo_dir) -> dict[str, str]:
         "login": "/auth/login",
         "register": "/auth/register",
         "personal centre": "/profile/",
+        "onboarding": "/profile/welcome",
         "cart": "/cart",
         "order": f"/orders/{order.id}",
         "statistics screen": "/dashboard",
@@ -64,7 +65,7 @@ def library(app, small_demo_dir) -> dict[str, str]:
 # Who sees which page: (who, page names).
 VISITS = [
     (None, ["home", "book list", "category", "hot books", "book page", "login", "register"]),
-    (DEMO_READER_USERNAME, ["home", "book page", "personal centre", "cart", "order"]),
+    (DEMO_READER_USERNAME, ["home", "book page", "personal centre", "onboarding", "cart", "order"]),
     (DEMO_ADMIN_USERNAME, ["statistics screen", "back-office list", "back-office home"]),
 ]
 PASSWORDS = {DEMO_READER_USERNAME: DEMO_READER_PASSWORD, DEMO_ADMIN_USERNAME: DEMO_ADMIN_PASSWORD}

@@ -7,16 +7,19 @@ import pytest
 import scipy.sparse as sp
 
 from webapp.recsys.evaluation import (
+    evaluate_item_cold_start,
     evaluate_ranking,
     full_ranking_ranks,
     hit_rate_and_ndcg,
     holdout_sample,
+    item_cold_start_split,
     leave_one_out,
     mae,
     rank_of_target,
     rmse,
     sampled_negatives,
     sampled_ranks,
+    user_cold_start_split,
 )
 
 
@@ -108,3 +111,25 @@ def test_rmse_and_mae_by_hand():
     predicted, actual = np.array([3.0, 4.0, 5.0]), np.array([2.0, 4.0, 2.0])
     assert rmse(predicted, actual) == pytest.approx(math.sqrt((1 + 0 + 9) / 3))
     assert mae(predicted, actual) == pytest.approx((1 + 0 + 3) / 3)
+
+
+def test_item_cold_start_withholds_every_interaction_with_the_cold_items():
+    rng = np.random.default_rng(0)
+    matrix = sp.csr_matrix((rng.random((200, 40)) < 0.2).astype(np.float32))
+    split = item_cold_start_split(matrix, fraction=0.1, min_readers=5, seed=3)
+    assert len(split.cold_items) == 4
+    assert split.train[:, split.cold_items].nnz == 0
+    assert split.train.nnz + len(split.users) <= matrix.nnz
+    assert np.all(np.asarray(matrix[split.users, split.items]).ravel() == 1)
+    perfect = evaluate_item_cold_start(lambda users: matrix[users].toarray(), split)  # knows the answers
+    assert perfect["hr@10"] == 1.0
+
+
+def test_user_cold_start_keeps_one_to_three_items_of_each_test_reader():
+    rng = np.random.default_rng(1)
+    matrix = sp.csr_matrix((rng.random((100, 30)) < 0.3).astype(np.float32))
+    split = user_cold_start_split(matrix, fraction=0.2, seed=2)
+    kept = np.diff(split.train.indptr)[split.test_users]
+    assert kept.min() >= 1 and kept.max() <= 3
+    assert np.all(np.asarray(split.train[split.test_users, split.test_items]).ravel() == 0)
+    assert np.all(np.asarray(matrix[split.test_users, split.test_items]).ravel() == 1)

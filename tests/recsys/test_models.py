@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from webapp.recsys.evaluation import evaluate_ranking, leave_one_out
-from webapp.recsys.models import ItemKNN, MatrixFactorization, MostPopular, UserKNN, top_k
+from webapp.recsys.models import EASE, ItemKNN, MatrixFactorization, MostPopular, UserKNN, top_k
 
 
 def planted(n_users: int = 120, n_items: int = 60, groups: int = 4, per_user: int = 8, seed: int = 0):
@@ -33,6 +33,7 @@ def _hit_rate(model, matrix, k=10) -> float:
         ItemKNN(neighbours=20),
         UserKNN(neighbours=20),
         MatrixFactorization(factors=8, epochs=40, learning_rate=0.05, seed=3),
+        EASE(l2=10.0),
     ],
     ids=lambda m: m.name,
 )
@@ -101,3 +102,14 @@ def test_params_hold_hyper_parameters_only():
     assert "progress" not in model.params and "history" not in model.params
     assert model.params["mlp_layers"] == [16, 8] and model.mlp_layers == (16, 8)
     assert "block_size" not in UserKNN(block_size=10).params
+
+
+def test_ease_weights_have_an_empty_diagonal_and_solve_the_ridge_problem():
+    matrix = planted(n_users=30, n_items=12, groups=3, per_user=3)
+    model = EASE(l2=5.0).fit(matrix)
+    assert np.all(np.diag(model.weights) == 0)
+    # Each column j minimises ||X_j - X B_j||² + l2 ||B_j||² with B_jj = 0: the gradient vanishes off the diagonal.
+    x = matrix.toarray().astype(np.float64)
+    gradient = x.T @ (x @ model.weights - x) + 5.0 * model.weights
+    off_diagonal = ~np.eye(12, dtype=bool)
+    np.testing.assert_allclose(gradient[off_diagonal], 0.0, atol=1e-3)

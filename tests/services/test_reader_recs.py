@@ -81,7 +81,9 @@ def test_not_interested_hides_the_book_and_survives_retraining(runner, demo):
 def test_a_book_imported_after_training_has_similar_books_and_can_be_recommended(runner, demo):
     run = _train(runner)
     twin = db.session.scalar(select(Book).order_by(Book.ratings_count.desc()))
-    header = "book_id,isbn,authors,original_publication_year,title,average_rating,ratings_count,image_url,category,price"
+    header = (
+        "book_id,isbn,authors,original_publication_year,title,average_rating,ratings_count,image_url,category,price"
+    )
     row = f'99001,,"{twin.authors}",{twin.publication_year or ""},"{twin.title} (Anniversary Edition)",4,1,,'
     report = book_import.import_books(f"{header}\n{row}{twin.category.name if twin.category else ''},9.99\n".encode())
     assert report.books == 1 and report.with_vectors == 1

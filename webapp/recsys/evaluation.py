@@ -207,3 +207,79 @@ def holdout_sample(
 def split_interactions(interactions: Interactions, seed: int = 42) -> LeaveOneOutSplit:
     """Leave-one-out on an :class:`Interactions`, holding out each reader's latest event."""
     return leave_one_out(interactions.matrix, interactions.last_seen, seed=seed)
+
+
+@dataclass
+class ItemColdStartSplit:
+    """Training matrix without any interaction with ``cold_items``; ``pairs`` (user, item) with them to rank."""
+
+    train: sp.csr_matrix
+    cold_items: np.ndarray
+    users: np.ndarray
+    items: np.ndarray
+
+
+def item_cold_start_split(
+    matrix: sp.csr_matrix, fraction: float = 0.1, min_readers: int = 5, seed: int = 42
+) -> ItemColdStartSplit:
+    """Withhold ``fraction`` of the items with at least ``min_readers`` readers from training entirely."""
+    matrix = sp.csr_matrix(matrix)
+    readers = np.diff(matrix.tocsc().indptr)
+    eligible = np.flatnonzero(readers >= min_readers)
+    rng = np.random.default_rng(seed)
+    cold = np.sort(rng.choice(eligible, size=max(1, int(round(fraction * len(eligible)))), replace=False))
+    is_cold = np.zeros(matrix.shape[1], dtype=bool)
+    is_cold[cold] = True
+    coo = matrix.tocoo()
+    held = is_cold[coo.col]
+    train = sp.csr_matrix((coo.data[~held], (coo.row[~held], coo.col[~held])), shape=matrix.shape)
+    has_history = np.diff(train.indptr)[coo.row[held]] > 0  # a reader with nothing left cannot be scored
+    return ItemColdStartSplit(train, cold, coo.row[held][has_history], coo.col[held][has_history])
+
+
+def evaluate_item_cold_start(
+    score: Callable[[np.ndarray], np.ndarray], split: ItemColdStartSplit, k: int = 10, block_size: int = 1024
+) -> dict[str, float]:
+    """HR@K and NDCG@K of each withheld (user, item) among all withheld items the user did not interact with."""
+    order = np.argsort(split.users, kind="stable")
+    users, items = split.users[order], split.items[order]
+    column = {item: position for position, item in enumerate(split.cold_items)}
+    ranks = np.empty(len(users), dtype=np.int64)
+    unique_users, first = np.unique(users, return_index=True)
+    bounds = np.append(first, len(users))
+    for start in range(0, len(unique_users), block_size):
+        block = unique_users[start : start + block_size]
+        scores = np.asarray(score(block), dtype=np.float64)[:, split.cold_items]
+        for row in range(len(block)):
+            pairs = slice(bounds[start + row], bounds[start + row + 1])
+            own = [column[item] for item in items[pairs]]
+            for offset, target in enumerate(own):
+                candidates = scores[row].copy()
+                candidates[[other for other in own if other != target]] = -np.inf  # the user's other positives
+                ranks[pairs.start + offset] = rank_of_target(candidates[None, :], candidates[[target]])[0]
+    hr, ndcg = hit_rate_and_ndcg(ranks, k)
+    return {f"hr@{k}": hr, f"ndcg@{k}": ndcg, "pairs": int(len(ranks)), "items": int(len(split.cold_items))}
+
+
+def user_cold_start_split(
+    matrix: sp.csr_matrix, fraction: float = 0.2, min_interactions: int = 5, seed: int = 42
+) -> LeaveOneOutSplit:
+    """Readers with 1-3 interactions in training: ``fraction`` of those with ``min_interactions`` or more keep
+    a random 1, 2 or 3 of their items in training and one other is held out; everyone else keeps everything."""
+    matrix = sp.csr_matrix(matrix)
+    rng = np.random.default_rng(seed)
+    counts = np.diff(matrix.indptr)
+    eligible = np.flatnonzero(counts >= min_interactions)
+    chosen = np.sort(rng.choice(eligible, size=max(1, int(fraction * len(eligible))), replace=False))
+    train = matrix.tolil(copy=True)
+    test_items = np.empty(len(chosen), dtype=np.int64)
+    for n, user in enumerate(chosen):
+        items = matrix.indices[matrix.indptr[user] : matrix.indptr[user + 1]]
+        shuffled = rng.permutation(items)
+        kept = int(rng.integers(1, 4))
+        test_items[n] = shuffled[kept]
+        for item in shuffled[kept:]:
+            train[user, item] = 0
+    train = sp.csr_matrix(train)
+    train.eliminate_zeros()
+    return LeaveOneOutSplit(train=train, test_users=chosen.astype(np.int64), test_items=test_items)

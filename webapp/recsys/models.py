@@ -279,3 +279,27 @@ def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int, 
             break
         items[clash] = rng.integers(0, n_items, int(clash.sum()))
     return items
+
+
+@dataclass(eq=False)
+class EASE(Recommender):
+    """EASE^R (Steck, WWW 2019): a closed-form item-item model.
+
+    B = argmin ||X - X B||² + l2 ||B||² with diag(B) = 0, solved as P = (XᵀX + l2·I)⁻¹,
+    B = -P / diag(P) (column-wise), diag(B) = 0. A user's scores are their row of X times B.
+    """
+
+    name: ClassVar[str] = "ease"
+    l2: float = 500.0
+
+    def fit(self, matrix: sp.csr_matrix) -> EASE:
+        matrix = self._remember(binarize(matrix))
+        gram = (matrix.T @ matrix).toarray().astype(np.float64)
+        gram[np.diag_indices_from(gram)] += self.l2
+        inverse = np.linalg.inv(gram)
+        self.weights = (-inverse / np.diag(inverse)[None, :]).astype(np.float32)
+        np.fill_diagonal(self.weights, 0.0)
+        return self
+
+    def score(self, user_codes: np.ndarray) -> np.ndarray:
+        return np.asarray(self.train_matrix[user_codes] @ self.weights, dtype=np.float32)

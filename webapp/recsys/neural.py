@@ -272,7 +272,7 @@ class NeuMF(Recommender):
     mlp_layers: tuple[int, ...] = (64, 32, 16)
     learning_rate: float = 0.003
     l2: float = 0.0
-    epochs: int = 12
+    epochs: int = 3
     batch_size: int = 4096
     negatives: int = 4
     patience: int = 3

@@ -61,7 +61,7 @@ class LiveModel:
     reasons: ReasonWriter
 
 
-_cache: dict[tuple[str, int], LiveModel] = {}
+_cache: dict[tuple[str, int], LiveModel | None] = {}
 
 
 def _artifacts(run_id: int) -> dict[str, bytes]:
@@ -79,11 +79,8 @@ def live_model() -> LiveModel | None:
     added = db.session.scalar(select(func.count()).select_from(BookVector).where(BookVector.model_run_id == run.id))
     key = (run.key, added)
     if key not in _cache:
-        model = _load(run.id)
         _cache.clear()
-        if model is None:
-            return None
-        _cache[key] = model
+        _cache[key] = _load(run.id)  # None too: a run without live artifacts is not read again
     return _cache[key]
 
 
