@@ -274,9 +274,9 @@ class NeuMF(Recommender):
     l2: float = 0.0
     epochs: int = 3
     batch_size: int = 4096
-    negatives: int = 4
+    negatives: int = 3
     patience: int = 3
-    validation_users: int = 3000
+    validation_users: int = 1500
     user_history: bool = True
     content: bool = True
     seed: int = 42
