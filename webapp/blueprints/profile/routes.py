@@ -59,7 +59,7 @@ def welcome():
         ).items
     return render_template(
         "profile/welcome.html",
-        form=form,
+        loved_form=form,
         query=query,
         found=found,
         shelves=[] if query else recs_service.popular_by_category(),
