@@ -38,14 +38,14 @@ class ImplicitALS(Recommender):
         from implicit.cpu.als import AlternatingLeastSquares
 
         matrix = self._remember(binarize(matrix))
-        model = AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=self.regularization,
-            alpha=self.alpha,
-            iterations=self.iterations,
-            random_state=self.seed,
-        )
         with threadpool_limits(1, "blas"):  # implicit runs its own threads; BLAS threads on top slow it down
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.seed,
+            )
             model.fit(matrix, show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)

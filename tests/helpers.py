@@ -80,3 +80,12 @@ def fill_login(page, username: str = "alice", password: str = "correct-horse-1")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+def fill_registration(page, username: str, email: str, password: str) -> None:
+    """Fill in and send the registration form the page is showing."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Repeat password").fill(password)
+    page.get_by_role("button", name="Create account").click()

@@ -3,6 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers import fill_registration
+
 pytestmark = pytest.mark.browser
 
 pytest.importorskip("tensorflow")
@@ -17,11 +19,7 @@ def trained_library(runner, small_demo_dir):
 
 def test_a_newcomer_picks_books_sees_recommendations_and_dismisses_one(live_server, page, trained_library):
     page.goto(f"{live_server}/auth/register")
-    page.get_by_label("Username").fill("newcomer")
-    page.get_by_label("Email").fill("newcomer@example.org")
-    page.get_by_label("Password", exact=True).fill("first-visit-2026")
-    page.get_by_label("Repeat password").fill("first-visit-2026")
-    page.get_by_role("button", name="Create account").click()
+    fill_registration(page, "newcomer", "newcomer@example.org", "first-visit-2026")
 
     expect(page.get_by_role("heading", name="Which books did you love?")).to_be_visible()
     picks = page.locator(".loved-pick input[type=checkbox]")

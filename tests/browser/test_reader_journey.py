@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers import create_user, fill_login, make_book
+from tests.helpers import create_user, fill_login, fill_registration, make_book
 
 pytestmark = pytest.mark.browser
 
@@ -16,11 +16,7 @@ def test_register_search_rate_favourite_and_see_it_in_the_personal_centre(live_s
     make_book("Emma", "Jane Austen", category="Classics")
 
     page.goto(f"{live_server}/auth/register")
-    page.get_by_label("Username").fill("paul")
-    page.get_by_label("Email").fill("paul@arrakis.example")
-    page.get_by_label("Password", exact=True).fill("muad-dib-1965")
-    page.get_by_label("Repeat password").fill("muad-dib-1965")
-    page.get_by_role("button", name="Create account").click()
+    fill_registration(page, "paul", "paul@arrakis.example", "muad-dib-1965")
     expect(page.get_by_text("Welcome, paul!")).to_be_visible()
 
     page.get_by_role("button", name="Log out").click()
