@@ -12,9 +12,11 @@ from webapp.services.errors import ServiceError
 def backup_sqlite(target: str) -> int:
     """Copy the SQLite database to ``target`` with SQLite's online backup API; returns its size in bytes.
 
-    The copy is one consistent snapshot even while workers write (the API restarts
-    copying when a page changes underneath it). The target is written to a temporary file
-    first and moved into place, so a failed backup never leaves a half-written file.
+    The copy is one consistent snapshot even while workers write: every page is copied in
+    one step, under one read transaction (in steps, the API restarts whenever a write lands
+    between two of them, and a busy site could keep a large file from ever finishing). The
+    target is written to a temporary file first and moved into place, so a failed backup
+    never leaves a half-written file.
     """
     engine = db.engine
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
@@ -29,7 +31,7 @@ def backup_sqlite(target: str) -> int:
     try:
         copy = sqlite3.connect(temporary)
         try:
-            source.backup(copy, pages=1024)
+            source.backup(copy)  # pages=-1: everything in one step
         finally:
             copy.close()
     finally:
