@@ -168,9 +168,7 @@ def refresh_reader(user_id: int) -> Refreshed | None:
         scores[0, hidden] = -np.inf
         items, best = top_k(scores, TOP_K)
         shown = items[0][np.isfinite(best[0])]
-        strongest = ReaderBooks.from_frame(
-            frame.assign(user=0, timestamp=pd.to_datetime(frame["moment"]).astype("int64") // 10**9)
-        )
+        strongest = ReaderBooks.from_frame(frame.assign(user=0, timestamp=pd.to_datetime(frame["moment"])))
         texts = model.reasons.reasons(shown, *strongest.of(0))
         chosen = [
             {
