@@ -77,6 +77,26 @@ TIMES = ("fit_seconds", "score_seconds")
 # The rating model measured on ML-100K's five folds (train-recs trains a faster setting on the demo).
 RATING_MODEL = {"epochs": 40, "batch_size": 256, "learning_rate": 0.001, "patience": 4}
 
+
+def _neumf_grid(*settings: tuple, **fixed) -> list[dict]:
+    """NeuMF grid entries from (factors, mlp_layers, negatives, batch_size, patience, l2, user_history) tuples."""
+    return [
+        {
+            "factors": f,
+            "mlp_layers": mlp_layers,
+            "epochs": 30,
+            "batch_size": batch_size,
+            "learning_rate": 0.001,
+            "negatives": negatives,
+            "l2": l2,
+            "patience": patience,
+            "user_history": user_history,
+            **fixed,
+        }
+        for f, mlp_layers, negatives, batch_size, patience, l2, user_history in settings
+    ]
+
+
 # Each model's grid; the first entry is the default used with --no-tune.
 GRIDS = {
     "most_popular": (MostPopular, [{}]),
@@ -86,48 +106,23 @@ GRIDS = {
         MatrixFactorization,
         [{"factors": f, "regularization": r, "epochs": 30} for f, r in itertools.product((32, 64), (0.002, 0.01))],
     ),
+    # (factors, mlp_layers, negatives, batch_size, patience, l2, user_history)
     "neumf": (
         NeuMF,
-        [
-            {
-                "factors": f,
-                "mlp_layers": mlp_layers,
-                "epochs": 30,
-                "batch_size": batch_size,
-                "learning_rate": 0.001,
-                "negatives": negatives,
-                "l2": l2,
-                "patience": patience,
-                "user_history": user_history,
-            }
-            for f, mlp_layers, negatives, batch_size, patience, l2, user_history in (
-                (32, (64, 32, 16), 8, 1024, 4, 1e-6, True),
-                (64, (128, 64), 4, 4096, 3, 1e-6, False),
-                (64, (128, 64), 4, 4096, 3, 1e-5, True),
-            )
-        ],
+        _neumf_grid(
+            (32, (64, 32, 16), 8, 1024, 4, 1e-6, True),
+            (64, (128, 64), 4, 4096, 3, 1e-6, False),
+            (64, (128, 64), 4, 4096, 3, 1e-5, True),
+        ),
     ),
     "neumf_hybrid": (
         NeuMF,
-        [
-            {
-                "factors": f,
-                "mlp_layers": mlp_layers,
-                "epochs": 30,
-                "batch_size": batch_size,
-                "learning_rate": 0.001,
-                "negatives": negatives,
-                "l2": l2,
-                "patience": 3,
-                "user_history": True,
-                "content": True,
-            }
-            for f, mlp_layers, negatives, batch_size, l2 in (
-                (32, (64, 32, 16), 4, 1024, 1e-6),
-                (32, (64, 32, 16), 4, 4096, 1e-6),
-                (64, (128, 64), 4, 4096, 1e-5),
-            )
-        ],
+        _neumf_grid(
+            (32, (64, 32, 16), 4, 1024, 3, 1e-6, True),
+            (32, (64, 32, 16), 4, 4096, 3, 1e-6, True),
+            (64, (128, 64), 4, 4096, 3, 1e-5, True),
+            content=True,
+        ),
     ),
     "random": (RandomScores, [{}]),
     "content_knn": (ContentKNN, [{}]),

@@ -476,7 +476,6 @@ class NeuMF(Recommender):
             "first_user_kernel": first_kernel[:mlp_dim],
             "first_item_kernel": first_kernel[mlp_dim:],
             "first_bias": first_bias,
-            "item_first": (mlp_item @ first_kernel[mlp_dim:] + first_bias).astype(np.float32),
             "out_gmf": out_kernel[: self.factors, 0],
             "out_mlp": out_kernel[self.factors :, 0],
             "out_bias": np.float32(out_bias[0]),

@@ -170,7 +170,8 @@ class NeuMFScorer:
         self.arrays = {name: np.asarray(value) for name, value in arrays.items()}
         a = self.arrays
         self.gmf_item_t = np.ascontiguousarray((a["gmf_item"] * a["out_gmf"]).T, dtype=np.float32)
-        self.item_first = np.asarray(a["item_first"], dtype=np.float32)
+        # The first MLP layer's item half, once per item (it does not depend on the user).
+        self.item_first = np.asarray(a["mlp_item"] @ a["first_item_kernel"] + a["first_bias"], dtype=np.float32)
         self.dense = []
         depth = 1
         while f"dense_{depth}_kernel" in a:
@@ -217,6 +218,17 @@ class NeuMFScorer:
             mlp = (hidden @ a["out_mlp"]).reshape(stop - start, n_items)
             out[start:stop] = gmf_user[start:stop] @ self.gmf_item_t + mlp + float(a["out_bias"])
         return out
+
+    def with_items(self, gmf: np.ndarray, mlp: np.ndarray) -> NeuMFScorer:
+        """A scorer that also scores more items, given their GMF and MLP vectors (books added after training)."""
+        a = self.arrays
+        return NeuMFScorer(
+            {
+                **a,
+                "gmf_item": np.vstack([a["gmf_item"], gmf]).astype(np.float32),
+                "mlp_item": np.vstack([a["mlp_item"], mlp]).astype(np.float32),
+            }
+        )
 
     def item_embeddings(self) -> np.ndarray:
         """Each item's GMF and MLP vectors side by side (for similar books and reasons)."""

@@ -88,7 +88,7 @@ def _load(run_id: int) -> LiveModel | None:
     artifacts = _artifacts(run_id)
     if "neumf_scorer" not in artifacts:
         return None
-    arrays = arrays_from_bytes(artifacts["neumf_scorer"])
+    scorer = NeuMFScorer.from_bytes(artifacts["neumf_scorer"])
     codes = arrays_from_bytes(artifacts["neumf_codes"])
     book_ids = codes["item_ids"].astype(np.int64)
     added = db.session.execute(
@@ -98,14 +98,13 @@ def _load(run_id: int) -> LiveModel | None:
     ).all()
     if added:
         vectors = np.stack([vector_from_bytes(vector) for _book, vector in added])
-        gmf_dim = arrays["gmf_item"].shape[1]
-        arrays = _with_items(arrays, vectors[:, :gmf_dim], vectors[:, gmf_dim:])
+        gmf_dim = scorer.arrays["gmf_item"].shape[1]
+        scorer = scorer.with_items(vectors[:, :gmf_dim], vectors[:, gmf_dim:])
         book_ids = np.concatenate([book_ids, [book for book, _vector in added]])
     tower = content_tower_from_bytes(artifacts["content_tower"]) if "content_tower" in artifacts else None
     vocabulary = None
     if "feature_vocabulary" in artifacts:
         vocabulary = FeatureVocabulary.from_json(artifacts["feature_vocabulary"].decode())
-    scorer = NeuMFScorer(arrays)
     books = recommendations.catalogue()
     return LiveModel(
         run_id=run_id,
@@ -119,17 +118,6 @@ def _load(run_id: int) -> LiveModel | None:
         vocabulary=vocabulary,
         reasons=ReasonWriter.for_books(scorer.item_embeddings(), books, book_ids),
     )
-
-
-def _with_items(arrays: dict[str, np.ndarray], gmf: np.ndarray, mlp: np.ndarray) -> dict[str, np.ndarray]:
-    """The scorer's arrays with rows for more items (their GMF and MLP vectors)."""
-    first = mlp @ arrays["first_item_kernel"] + arrays["first_bias"]
-    return {
-        **arrays,
-        "gmf_item": np.vstack([arrays["gmf_item"], gmf]).astype(np.float32),
-        "mlp_item": np.vstack([arrays["mlp_item"], mlp]).astype(np.float32),
-        "item_first": np.vstack([arrays["item_first"], first]).astype(np.float32),
-    }
 
 
 @dataclass
