@@ -58,6 +58,8 @@ class Config:
     CACHE_KEY_PREFIX = "athenaeum:"
     CACHE_THRESHOLD = 2000
     ANONYMOUS_PAGE_SECONDS = _int_env("ANONYMOUS_PAGE_SECONDS", 30)
+    # Parts of logged-in pages that are the same for every reader (webapp/fragments.py).
+    SHARED_FRAGMENT_SECONDS = _int_env("SHARED_FRAGMENT_SECONDS", 30)
     # The popularity ranking behind new readers' recommendations is recomputed this often (0: every time).
     POPULAR_RANKING_SECONDS = _int_env("POPULAR_RANKING_SECONDS", 300)
     # Book-page views are written in batches at most this many seconds late (0: at once).
@@ -101,5 +103,6 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     PRODUCTION = False
     ANONYMOUS_PAGE_SECONDS = 0
+    SHARED_FRAGMENT_SECONDS = 0
     POPULAR_RANKING_SECONDS = 0
     VIEW_FLUSH_SECONDS = 0

@@ -36,7 +36,7 @@ def account_links() -> list[tuple[str, str]]:
 
 
 def cart_count() -> int:
-    """Copies in the logged-in reader's cart, for the navigation badge."""
+    """Copies in the logged-in reader's cart, for the navigation badge (a view that read it passes ``in_cart``)."""
     if not current_user.is_authenticated:
         return 0
     from webapp.services.shop import cart_count as count

@@ -75,19 +75,6 @@ def mark_loved(user_id: int, book_ids: list[int]) -> int:
     return len(new)
 
 
-def user_rating(user_id: int, book_id: int) -> int | None:
-    """The reader's stars for the book, if they rated it."""
-    return db.session.scalar(select(Rating.rating).where(Rating.user_id == user_id, Rating.book_id == book_id))
-
-
-def is_favourite(user_id: int, book_id: int) -> bool:
-    """True when the reader marked the book as a favourite."""
-    return (
-        db.session.scalar(select(Favourite.id).where(Favourite.user_id == user_id, Favourite.book_id == book_id))
-        is not None
-    )
-
-
 def toggle_favourite(user_id: int, book_id: int) -> bool:
     """Add the book to the reader's favourites, or remove it; returns whether it is a favourite now."""
     _existing_book(book_id)

@@ -33,9 +33,12 @@ _lock = threading.Lock()
 _last_flush = time.monotonic()
 
 
-def record_view(book_id: int, user_id: int | None) -> None:
-    """Count a visit of the book page; NotFound for a book that does not exist."""
-    if not book_exists(book_id):
+def record_view(book_id: int, user_id: int | None, known_to_exist: bool = False) -> None:
+    """Count a visit of the book page; NotFound for a book that does not exist.
+
+    ``known_to_exist`` skips the lookup when the caller has just read the book.
+    """
+    if not known_to_exist and not book_exists(book_id):
         raise NotFound("There is no such book.")
     with _lock:
         _pending.append({"book_id": book_id, "user_id": user_id, "viewed_at": utcnow()})

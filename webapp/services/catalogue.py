@@ -12,7 +12,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
-from webapp.models import Book, Category, Hold, Loan, Rating, Review
+from webapp.models import Book, CartItem, Category, Favourite, Hold, Loan, ModelRun, Rating, Review
 from webapp.models.base import utcnow
 from webapp.models.catalogue import normalize_text
 from webapp.models.circulation import ACTIVE_HOLD_STATUSES
@@ -167,6 +167,53 @@ def availability(book: Book) -> Availability:
         select(func.min(Loan.due_at)).where(Loan.book_id == book.id, Loan.returned_at.is_(None))
     )
     return Availability(book.copies_available, book.copies_total, queue or 0, next_due)
+
+
+@dataclass(frozen=True)
+class ReaderBookState:
+    """One reader's side of a book page, and the figures its shared part is drawn from.
+
+    ``shared_version`` changes whenever the part of the page that is the same for every
+    reader would: a rating given or changed (count and sum of the stars), a copy lent or
+    returned, stock sold, a hold placed or ended, a new training run.
+    """
+
+    my_rating: int | None
+    is_favourite: bool
+    cart_count: int
+    shared_version: str
+
+
+def reader_book_state(book_id: int, user_id: int) -> ReaderBookState:
+    """The reader's rating and favourite mark of the book, their cart's size and the page's version, in one query.
+
+    NotFound when there is no such book.
+    """
+    of_book = Rating.book_id == book_id
+    row = db.session.execute(
+        select(
+            Book.copies_available,
+            Book.stock,
+            select(func.count()).where(of_book).scalar_subquery(),
+            select(func.coalesce(func.sum(Rating.rating), 0)).where(of_book).scalar_subquery(),
+            select(func.count())
+            .where(Hold.book_id == book_id, Hold.status.in_(ACTIVE_HOLD_STATUSES))
+            .scalar_subquery(),
+            select(ModelRun.id).where(ModelRun.is_active.is_(True)).limit(1).scalar_subquery(),
+            select(Rating.rating).where(of_book, Rating.user_id == user_id).scalar_subquery(),
+            select(func.count()).where(Favourite.book_id == book_id, Favourite.user_id == user_id).scalar_subquery(),
+            select(func.coalesce(func.sum(CartItem.quantity), 0)).where(CartItem.user_id == user_id).scalar_subquery(),
+        ).where(Book.id == book_id)
+    ).first()
+    if row is None:
+        raise NotFound("There is no such book.")
+    available, stock, n_ratings, stars, queue, run_id, my_rating, favourite, in_cart = row
+    return ReaderBookState(
+        my_rating=my_rating,
+        is_favourite=bool(favourite),
+        cart_count=int(in_cart),
+        shared_version=f"{available}.{stock}.{n_ratings}.{stars}.{queue}.{run_id}",
+    )
 
 
 def book_exists(book_id: int) -> bool:

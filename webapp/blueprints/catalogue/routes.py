@@ -2,10 +2,12 @@
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from webapp.blueprints.catalogue import bp
 from webapp.blueprints.catalogue.forms import ActionForm, RatingForm, ReviewForm
 from webapp.errors import on_refusal
+from webapp.fragments import render_shared, shared, with_csrf
 from webapp.page_cache import cached_for_anonymous
 from webapp.redirects import safe_next
 from webapp.services import activity, book_views, covers, reader_recs
@@ -34,17 +36,23 @@ def book_list():
 
 def _render_book_list() -> str:
     query = (request.args.get("q") or "")[: catalogue_service.MAX_QUERY_LENGTH]
-    sort = _sort()
-    stmt = catalogue_service.book_query(query=query, sort=sort)
-    pagination = catalogue_service.paginate_books(stmt, _page(), current_app.config["BOOKS_PER_PAGE"])
-    return render_template(
-        "catalogue/list.html",
-        pagination=pagination,
-        query=query,
-        sort=sort,
-        sorts=catalogue_service.SORTS,
-        heading="Search results" if query.strip() else "All books",
-    )
+    sort, page = _sort(), _page()
+
+    def parts(render) -> dict[str, str]:
+        stmt = catalogue_service.book_query(query=query, sort=sort)
+        pagination = catalogue_service.paginate_books(stmt, page, current_app.config["BOOKS_PER_PAGE"])
+        heading = "Search results" if query.strip() else "All books"
+        content = render(
+            "catalogue/_list_content.html",
+            pagination=pagination,
+            query=query,
+            sort=sort,
+            sorts=catalogue_service.SORTS,
+            heading=heading,
+        )
+        return {"heading": heading, "content": Markup(content)}
+
+    return _list_page(f"books:{sort}:{page}:{query}", parts)
 
 
 @bp.route("/categories/<slug>")
@@ -54,19 +62,31 @@ def category(slug: str):
 
 
 def _render_category(slug: str) -> str:
-    found = catalogue_service.category_by_slug(slug)
-    sort = _sort()
-    stmt = catalogue_service.book_query(category_id=found.id, sort=sort)
-    pagination = catalogue_service.paginate_books(stmt, _page(), current_app.config["BOOKS_PER_PAGE"])
-    return render_template(
-        "catalogue/list.html",
-        pagination=pagination,
-        query="",
-        sort=sort,
-        sorts=catalogue_service.SORTS,
-        heading=found.name,
-        category=found,
-    )
+    sort, page = _sort(), _page()
+
+    def parts(render) -> dict[str, str]:
+        found = catalogue_service.category_by_slug(slug)
+        stmt = catalogue_service.book_query(category_id=found.id, sort=sort)
+        pagination = catalogue_service.paginate_books(stmt, page, current_app.config["BOOKS_PER_PAGE"])
+        content = render(
+            "catalogue/_list_content.html",
+            pagination=pagination,
+            query="",
+            sort=sort,
+            sorts=catalogue_service.SORTS,
+            heading=found.name,
+            category=found,
+        )
+        return {"heading": found.name, "content": Markup(content)}
+
+    return _list_page(f"category:{slug}:{sort}:{page}", parts)
+
+
+def _list_page(key: str, parts) -> str:
+    """A book list: anonymous visitors' copy is cached whole (page_cache), readers share its content."""
+    if not current_user.is_authenticated:
+        return render_template("catalogue/list.html", **parts(render_template))
+    return with_csrf(render_template("catalogue/list.html", **shared(key, lambda: parts(render_shared))))
 
 
 @bp.route("/hot")
@@ -86,9 +106,12 @@ def hot():
 @bp.route("/books/<int:book_id>")
 def book_detail(book_id: int):
     """A book: metadata, ratings, reviews, availability and the reader's actions."""
-    user_id = current_user.id if current_user.is_authenticated else None
-    book_views.record_view(book_id, user_id)
-    return cached_for_anonymous(lambda: _render_book_page(catalogue_service.get_book(book_id), user_id))
+    if not current_user.is_authenticated:
+        book_views.record_view(book_id, None)
+        return cached_for_anonymous(lambda: _render_book_page(book_id, None))
+    state = catalogue_service.reader_book_state(book_id, current_user.id)
+    book_views.record_view(book_id, current_user.id, known_to_exist=True)
+    return with_csrf(_render_book_page(book_id, state))
 
 
 @bp.route("/books/<int:book_id>/cover.svg")
@@ -103,24 +126,46 @@ def cover(book_id: int):
     return response
 
 
-def _render_book_page(book, user_id: int | None) -> str:
+def _book_parts(book_id: int, for_reader: bool) -> dict[str, str]:
+    """The parts of a book page that are the same for everyone (logged-in readers share one copy)."""
+    book = catalogue_service.get_book(book_id)
     context = {
         "book": book,
         "summary": catalogue_service.rating_summary(book.id),
-        "reviews": catalogue_service.reviews_page(book.id, _page()),
         "availability": catalogue_service.availability(book),
         "also_liked": recs_service.also_liked(book.id, limit=6),
         "similar_books": recs_service.similar_books(book.id, limit=6),
+        "next_path": request.path,
+    }
+    render = render_shared if for_reader else render_template
+    return {
+        "title": book.title,
+        "cover": Markup(render("catalogue/_book_cover.html", **context)),
+        "about": Markup(render("catalogue/_book_about.html", **context)),
+        "neighbours": Markup(render("catalogue/_book_neighbours.html", **context)),
+    }
+
+
+def _render_book_page(book_id: int, state: catalogue_service.ReaderBookState | None) -> str:
+    if state is None:
+        parts = _book_parts(book_id, for_reader=False)
+    else:
+        parts = shared(f"book:{book_id}:{state.shared_version}", lambda: _book_parts(book_id, for_reader=True))
+    context = {
+        "book_id": book_id,
+        "parts": parts,
+        "reviews": catalogue_service.reviews_page(book_id, _page()),
         "rating_form": RatingForm(),
         "review_form": ReviewForm(),
         "action_form": ActionForm(),
-        "my_rating": activity.user_rating(user_id, book.id) if user_id else None,
-        "is_favourite": activity.is_favourite(user_id, book.id) if user_id else False,
+        "my_rating": state.my_rating if state else None,
+        "is_favourite": state.is_favourite if state else False,
+        "in_cart": state.cart_count if state else 0,
     }
-    if user_id and context["my_rating"]:
-        context["rating_form"].stars.data = context["my_rating"]
-    elif user_id:
-        context["predicted_rating"] = recs_service.predicted_rating(user_id, book.id)
+    if state and state.my_rating:
+        context["rating_form"].stars.data = state.my_rating
+    elif state:
+        context["predicted_rating"] = recs_service.predicted_rating(current_user.id, book_id)
     return render_template("catalogue/book.html", **context)
 
 

@@ -2,8 +2,10 @@
 
 from flask import current_app, render_template, send_from_directory
 from flask_login import current_user
+from markupsafe import Markup
 
 from webapp.blueprints.main import bp
+from webapp.fragments import render_shared, shared, with_csrf
 from webapp.page_cache import cached_for_anonymous
 from webapp.services import catalogue as catalogue_service
 from webapp.services import reader_recs
@@ -16,14 +18,22 @@ def index():
 
 
 def _render_home() -> str:
-    recommended = reader_recs.recommendations_for(current_user.id, limit=6) if current_user.is_authenticated else []
-    return render_template(
-        "main/index.html",
-        categories=catalogue_service.categories_with_counts(),
+    if not current_user.is_authenticated:
+        return render_template("main/index.html", parts=_home_parts(render_template), recommended=[])
+    recommended = reader_recs.recommendations_for(current_user.id, limit=6)
+    parts = shared("home", lambda: _home_parts(render_shared))
+    return with_csrf(render_template("main/index.html", parts=parts, recommended=recommended))
+
+
+def _home_parts(render) -> dict[str, Markup]:
+    """The categories and the hot and new books: the same for everyone."""
+    categories = Markup(render("main/_home_categories.html", categories=catalogue_service.categories_with_counts()))
+    books = render(
+        "main/_home_books.html",
         hot_books=catalogue_service.hot_books(limit=12),
         new_books=catalogue_service.newest_books(limit=6),
-        recommended=recommended,
     )
+    return {"categories": categories, "books": Markup(books)}
 
 
 @bp.route("/favicon.ico")
