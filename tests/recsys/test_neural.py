@@ -120,6 +120,67 @@ def test_rating_predictions_in_numpy_match_keras_and_survive_the_database_format
     assert restored.predict(user, item)[0] == pytest.approx(model.predict([7], [3])[0], abs=1e-6)
 
 
+def _categories(names: list[str]):
+    from webapp.recsys.features import FeatureVocabulary, ItemDescription
+
+    items = [ItemDescription(category=name, title=f"{name} story {n}") for n, name in enumerate(names)]
+    return FeatureVocabulary.learn(items).encode(items)
+
+
+def _small_rating_model(**side) -> NCFRating:
+    return NCFRating(factors=8, hidden=(16,), epochs=30, batch_size=128, learning_rate=0.01, seed=2, **side)
+
+
+def test_rating_model_predicts_an_item_nobody_rated_from_its_content():
+    rng = np.random.default_rng(0)
+    features = _categories(["loved"] * 20 + ["disliked"] * 20)
+    users = rng.integers(0, 60, 3000)
+    items = rng.choice(np.r_[0:18, 20:38], 3000)  # items 18, 19 (loved kind) and 38, 39 (disliked) never rated
+    ratings = np.where(items < 20, 5.0, 1.5).astype(np.float32) - rng.random(3000).astype(np.float32) * 0.5
+    model = _small_rating_model(item_features=features).fit(users, items, ratings, 60, 40)
+    loved = model.predict([3, 3], [18, 19])
+    disliked = model.predict([3, 3], [38, 39])
+    assert loved.min() > disliked.max() + 1.5
+
+
+def test_rating_model_predicts_a_reader_without_ratings_from_their_demographics():
+    from webapp.recsys.features import UserFeatures
+
+    rng = np.random.default_rng(1)
+    groups = ["generous" if user % 2 else "strict" for user in range(70)]
+    demographics = UserFeatures.encode(("group",), [(group,) for group in groups])
+    users = rng.integers(0, 60, 3000)  # readers 60-69 never rate
+    items = rng.integers(0, 30, 3000)
+    ratings = np.where(users % 2, 4.8, 1.6).astype(np.float32)
+    model = _small_rating_model(user_features=demographics, user_history=False).fit(users, items, ratings, 70, 30)
+    generous = model.predict([61, 63, 65], [0, 1, 2])
+    strict = model.predict([60, 62, 64], [0, 1, 2])
+    assert generous.min() > strict.max() + 1.5
+
+
+def test_rating_model_with_every_side_feature_exports_what_keras_predicts():
+    from webapp.recsys.features import UserFeatures
+
+    rng = np.random.default_rng(2)
+    users, items = rng.integers(0, 30, 2000), rng.integers(0, 20, 2000)
+    ratings = rng.integers(1, 6, 2000).astype(np.float32)
+    demographics = UserFeatures.encode(("gender", "age"), [("f" if u % 2 else "m", str(u % 3)) for u in range(30)])
+    model = NCFRating(
+        factors=4,
+        hidden=(8,),
+        epochs=3,
+        batch_size=128,
+        seed=3,
+        user_history=True,
+        item_features=_categories(["a", "b"] * 10),
+        user_features=demographics,
+    ).fit(users, items, ratings, 30, 20)
+    keras_ratings = np.clip(
+        model.model.predict({"user": users[:300], "item": items[:300]}, verbose=0).ravel() + model.mean, 1, 5
+    )
+    np.testing.assert_allclose(model.predict(users[:300], items[:300]), keras_ratings, rtol=1e-4, atol=1e-4)
+
+
 def test_training_prints_no_tensorflow_log_lines():
     import os
     import subprocess

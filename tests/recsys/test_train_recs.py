@@ -8,7 +8,18 @@ from sqlalchemy import func, select
 
 from tests.helpers import create_user, log_in
 from webapp.extensions import db
-from webapp.models import BookFactors, Loan, ModelArtifact, ModelRun, Rating, ReaderFactors, Recommendation, SimilarBook
+from webapp.models import (
+    Book,
+    BookFactors,
+    Category,
+    Loan,
+    ModelArtifact,
+    ModelRun,
+    Rating,
+    ReaderFactors,
+    Recommendation,
+    SimilarBook,
+)
 from webapp.services import reader_recs
 from webapp.services import recommendations as service
 
@@ -129,13 +140,17 @@ def test_known_reader_gets_cached_recommendations(runner, demo):
 
 
 def test_rating_model_and_similar_books_are_stored_with_the_run(runner, demo):
+    category_id = db.session.scalar(select(Category.id))
+    unrated = Book(title="A Book Nobody Rated", authors="Ann Onymous", category_id=category_id)
+    db.session.add(unrated)
+    db.session.commit()
     result = runner.invoke(args=["train-recs", "--algorithm", "matrix_factorization", "--epochs", "3"])
     assert result.exit_code == 0, result.output
     run_id = db.session.scalar(select(ModelRun.id).where(ModelRun.is_active.is_(True)))
     raters = db.session.scalar(select(func.count(func.distinct(Rating.user_id))))
-    rated_books = db.session.scalar(select(func.count(func.distinct(Rating.book_id))))
+    books = db.session.scalar(select(func.count(Book.id)))
     assert _count(ReaderFactors, ReaderFactors.model_run_id == run_id) == raters
-    assert _count(BookFactors, BookFactors.model_run_id == run_id) == rated_books
+    assert _count(BookFactors, BookFactors.model_run_id == run_id) == books  # unrated ones from their content
     assert _count(ModelArtifact, ModelArtifact.model_run_id == run_id) == 1
     assert _count(SimilarBook, SimilarBook.book_id == SimilarBook.similar_book_id) == 0
     book_id = db.session.scalar(select(SimilarBook.book_id).limit(1))
@@ -145,6 +160,7 @@ def test_rating_model_and_similar_books_are_stored_with_the_run(runner, demo):
     user_id, rated_book = db.session.execute(select(Rating.user_id, Rating.book_id).limit(1)).one()
     assert 1.0 <= service.predicted_rating(user_id, rated_book) <= 5.0
     assert service.predicted_rating(create_user("newcomer").id, rated_book) is None
+    assert 1.0 <= service.predicted_rating(user_id, unrated.id) <= 5.0  # from its content alone
 
 
 def test_book_page_shows_predicted_stars_and_similar_books(runner, demo, client):

@@ -125,3 +125,32 @@ class FeatureVocabulary:
     def from_json(cls, text: str) -> FeatureVocabulary:
         data = json.loads(text)
         return cls(*(data[name] for name in FEATURE_FIELDS))
+
+
+@dataclass
+class UserFeatures:
+    """Integer codes of what is known about each user, one column per field (0 = unknown), rows in user-code order.
+
+    On MovieLens: age bucket, gender and occupation from ``u.user``. The demo's readers
+    give none of these, so the app's models go without.
+    """
+
+    fields: tuple[str, ...]
+    codes: np.ndarray  # (n_users, len(fields))
+
+    @classmethod
+    def encode(cls, fields: Sequence[str], rows: Sequence[Sequence[str]]) -> UserFeatures:
+        """Codes of each user's values, one vocabulary per field (empty values are unknown: 0)."""
+        codes = np.zeros((len(rows), len(fields)), dtype=np.int32)
+        for column in range(len(fields)):
+            values = sorted({row[column] for row in rows if row[column]})
+            vocabulary = {value: code for code, value in enumerate(values, start=1)}
+            codes[:, column] = [vocabulary.get(row[column], 0) for row in rows]
+        return cls(tuple(fields), codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def sizes(self) -> list[int]:
+        """Rows each field's embedding table needs (codes plus the 0 row)."""
+        return [int(column.max(initial=0)) + 1 for column in self.codes.T]

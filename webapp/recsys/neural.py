@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from webapp.recsys.data import binarize
 from webapp.recsys.evaluation import evaluate_ranking, holdout_sample
-from webapp.recsys.features import FEATURE_FIELDS, ItemFeatures
+from webapp.recsys.features import FEATURE_FIELDS, ItemFeatures, UserFeatures
 from webapp.recsys.models import HyperParameters, Recommender, embedding_neighbours, runtime, sample_negatives
 from webapp.recsys.serving import ContentTower, NeuMFScorer, RatingPredictor
 
@@ -111,13 +111,17 @@ def _gmf_and_mlp_inputs(
     return gmf, mlp
 
 
-def _history_embedding(tf, history: sp.csr_matrix, dim: int, name: str, initializer, regularizer):
+def _history_embedding(
+    tf, history: sp.csr_matrix, dim: int, name: str, initializer, regularizer, leave_out: bool = True
+):
     """A layer giving each (user, left-out item) pair the scaled sum of the user's history embeddings.
 
     The history is the user's row of ``history`` without the left-out item (which must be
     in it), summed and divided by the square root of its length, as in FISM and SVD++. It
     is held as a ragged tensor of item codes (one row per user, as long as the user's
-    history), so memory grows with the interactions, not with readers x books.
+    history), so memory grows with the interactions, not with readers x books. Without
+    ``leave_out`` the layer takes the users alone and sums their whole history (SVD++'s
+    implicit feedback beside explicit ratings).
     """
     keras = tf.keras
     rows = tf.RaggedTensor.from_row_splits(
@@ -136,6 +140,9 @@ def _history_embedding(tf, history: sp.csr_matrix, dim: int, name: str, initiali
             )
 
         def call(self, inputs):
+            if not leave_out:
+                total = tf.reduce_sum(tf.gather(self.table, tf.gather(rows, inputs)), axis=1)
+                return total / tf.sqrt(tf.maximum(tf.gather(lengths, inputs), 1.0))[:, None]
             user, left_out = inputs[0][:: self.group], inputs[1][:: self.group]
             total = tf.reduce_sum(tf.gather(self.table, tf.gather(rows, user)), axis=1)
             total = total - tf.gather(self.table, left_out)
@@ -144,6 +151,33 @@ def _history_embedding(tf, history: sp.csr_matrix, dim: int, name: str, initiali
             return tf.repeat(vectors, self.group, axis=0) if self.group > 1 else vectors
 
     return HistoryEmbedding(name=name)
+
+
+def _user_fields_layer(tf, features: UserFeatures, widths: tuple[int, ...], initializer, regularizer):
+    """A layer giving each user the sum of their fields' embeddings (one table per field), split into ``widths``.
+
+    :meth:`numpy_vectors` gives every user's summed vector, in the same order of parts.
+    """
+    keras = tf.keras
+    codes = tf.constant(features.codes)
+    ends = np.cumsum(widths)
+
+    class UserFieldVectors(keras.layers.Layer):
+        def build(self, input_shape) -> None:
+            self.tables = [
+                self.add_weight(shape=(size, int(ends[-1])), initializer=initializer, regularizer=regularizer, name=f)
+                for f, size in zip(features.fields, features.sizes(), strict=True)
+            ]
+
+        def call(self, user):
+            row = tf.gather(codes, user)
+            total = tf.add_n([tf.gather(table, row[:, column]) for column, table in enumerate(self.tables)])
+            return tuple(total[:, end - width : end] for width, end in zip(widths, ends, strict=True))
+
+        def numpy_vectors(self) -> np.ndarray:
+            return sum(table.numpy()[features.codes[:, column]] for column, table in enumerate(self.tables))
+
+    return UserFieldVectors(name="user_fields")
 
 
 # Sizes of the content tower's parts (see serving.ContentTower).
@@ -509,11 +543,18 @@ class NCFRating(HyperParameters):
     """Rating prediction in the NCF style: embeddings -> GMF and MLP branches -> predicted rating.
 
     The prediction is the global mean, plus user and item biases, plus one dense output
-    over the GMF vector (element-wise product of user and item embeddings) and the last
-    layer of an MLP over the concatenated user and item embeddings. Trained with mean
+    over the GMF vector (element-wise product of user and item vectors) and the last
+    layer of an MLP over the concatenated user and item vectors. Trained with mean
     squared error and early stopping on a held-out slice of the training ratings; clipped
     to 1-5. :meth:`export` gives everything :class:`RatingPredictor` needs to predict
     with NumPy alone.
+
+    The vectors take side information as NeuMF's do: with ``user_history`` a user's vector
+    adds the scaled sum of embeddings of every item they rated (SVD++'s implicit feedback);
+    with ``user_features`` (age bucket, gender, occupation ...) the sum of those fields'
+    embeddings; with ``item_features`` an item's vector adds its content vector (the
+    content tower of :class:`NeuMF`), and its bias a dense map of that vector. An item no
+    rating reached keeps only its content part, so it still gets a predicted rating.
     """
 
     name: ClassVar[str] = "ncf_rating"
@@ -524,22 +565,40 @@ class NCFRating(HyperParameters):
     l2: float = 1e-4
     dropout: float = 0.2
     epochs: int = 20
-    batch_size: int = 1024
-    patience: int = 2
+    batch_size: int = 4096
+    patience: int = 1
     validation_fraction: float = 0.05
+    user_history: bool = True
+    content: bool = True
     seed: int = 42
+    item_features: ItemFeatures | None = runtime()
+    user_features: UserFeatures | None = runtime()
     progress: Callable[[dict], None] | None = runtime()
 
     def __post_init__(self) -> None:
         self.hidden = tuple(self.hidden)
 
+    @property
+    def uses_content(self) -> bool:
+        return self.content and self.item_features is not None
+
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int) -> NCFRating:
         """Train on (user code, item code, rating) triples."""
+        if self.item_features is not None and len(self.item_features) != n_items:
+            raise ValueError(f"item_features has {len(self.item_features)} rows for {n_items} items")
+        if self.user_features is not None and len(self.user_features) != n_users:
+            raise ValueError(f"user_features has {len(self.user_features)} rows for {n_users} users")
         tf = _tensorflow(self.seed)
         keras, layers = tf.keras, tf.keras.layers
         regularizer = keras.regularizers.l2(self.l2) if self.l2 else None
+        users, items = np.asarray(users, dtype=np.int64), np.asarray(items, dtype=np.int64)
         ratings = np.asarray(ratings, dtype=np.float32)
         self.mean = float(ratings.mean())
+        rng = np.random.default_rng(self.seed)
+        order = rng.permutation(len(ratings))
+        n_val = int(len(order) * self.validation_fraction) if self.patience else 0
+        val, train = order[:n_val], order[n_val:]
+        history = binarize(sp.csr_matrix((np.ones(len(train)), (users[train], items[train])), shape=(n_users, n_items)))
         user_in = keras.Input(shape=(), dtype="int32", name="user")
         item_in = keras.Input(shape=(), dtype="int32", name="item")
         init = keras.initializers.RandomNormal(stddev=0.05, seed=self.seed)
@@ -547,8 +606,43 @@ class NCFRating(HyperParameters):
         def embedding(count: int, dim: int, name: str):
             return _embedding(layers, count, dim, name, init, regularizer)
 
+        extra = {"bias": [], "gmf_user": [], "mlp_user": [], "gmf_item": [], "mlp_item": []}
+        if self.user_history:
+            for branch in ("gmf", "mlp"):
+                layer = _history_embedding(
+                    tf, history, self.factors, f"{branch}_history", init, regularizer, leave_out=False
+                )
+                extra[f"{branch}_user"].append(layer(user_in))
+        if self.user_features is not None:
+            fields = _user_fields_layer(tf, self.user_features, (1, self.factors, self.factors), init, regularizer)
+            bias, gmf_fields, mlp_fields = fields(user_in)
+            extra["bias"].append(layers.Flatten()(bias))
+            extra["gmf_user"].append(gmf_fields)
+            extra["mlp_user"].append(mlp_fields)
+        if self.uses_content:
+            self._content_layer = _content_tower(
+                tf, self.item_features, self.factors, self.factors, self.seed, regularizer
+            )
+            gmf_content, mlp_content = self._content_layer(item_in)
+            extra["bias"].append(layers.Flatten()(layers.Dense(1, name="content_bias")(gmf_content)))
+            extra["gmf_item"].append(gmf_content)
+            extra["mlp_item"].append(mlp_content)
+        summed = {
+            name: parts[0] if len(parts) == 1 else layers.Add(name=f"{name}_extra")(parts)
+            for name, parts in extra.items()
+            if parts and name != "bias"
+        }
         gmf, hidden = _gmf_and_mlp_inputs(
-            layers, embedding, user_in, item_in, n_users, n_items, self.factors, self.factors
+            layers,
+            embedding,
+            user_in,
+            item_in,
+            n_users,
+            n_items,
+            self.factors,
+            self.factors,
+            {k: v for k, v in summed.items() if k.endswith("_user")},
+            {k: v for k, v in summed.items() if k.endswith("_item")},
         )
         for depth, units in enumerate(self.hidden):
             hidden = layers.Dense(units, activation="relu", kernel_regularizer=regularizer, name=f"mlp_{depth}")(hidden)
@@ -558,14 +652,10 @@ class NCFRating(HyperParameters):
         interaction = layers.Dense(1, name="prediction")(fused)
         user_bias = layers.Flatten()(embedding(n_users, 1, "user_bias")(user_in))
         item_bias = layers.Flatten()(embedding(n_items, 1, "item_bias")(item_in))
-        output = layers.Reshape(())(layers.Add()([interaction, user_bias, item_bias]))
+        output = layers.Reshape(())(layers.Add()([interaction, user_bias, item_bias, *extra["bias"]]))
         self.model = keras.Model([user_in, item_in], output)
         self.model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
-        rng = np.random.default_rng(self.seed)
-        order = rng.permutation(len(ratings))
-        n_val = int(len(order) * self.validation_fraction) if self.patience else 0
-        val, train = order[:n_val], order[n_val:]
-        inputs = {"user": np.asarray(users, dtype=np.int32), "item": np.asarray(items, dtype=np.int32)}
+        inputs = {"user": users.astype(np.int32), "item": items.astype(np.int32)}
         centred = ratings - self.mean
         callbacks = []
         if self.progress is not None:
@@ -584,11 +674,12 @@ class NCFRating(HyperParameters):
             callbacks=callbacks,
             shuffle=True,
         )
-        self._read_weights()
+        self._read_weights(history)
         return self
 
-    def _read_weights(self) -> None:
-        """Copy the trained weights out of Keras, in the form :class:`RatingPredictor` uses."""
+    def _read_weights(self, history: sp.csr_matrix) -> None:
+        """Copy the trained weights out of Keras: the shared part as a :class:`RatingPredictor`, and per-user
+        and per-item ``[bias, gmf..., mlp...]`` vectors with their side information already added."""
         get = self.model.get_layer
         dense = [get(f"mlp_{depth}").get_weights() for depth in range(len(self.hidden))]
         out_kernel, out_bias = get("prediction").get_weights()
@@ -605,7 +696,20 @@ class NCFRating(HyperParameters):
             parts = [get(f"{kind}_bias").get_weights()[0], get(f"gmf_{kind}").get_weights()[0]]
             return np.concatenate([*parts, get(f"mlp_{kind}").get_weights()[0]], axis=1).astype(np.float32)
 
+        f = self.factors
         self.user_vectors, self.item_vectors = vectors("user"), vectors("item")
+        self.item_vectors[np.diff(history.tocsc().indptr) == 0] = 0.0  # never trained: content only
+        if self.user_history:
+            scale = 1.0 / np.sqrt(np.maximum(np.diff(history.indptr), 1), dtype=np.float32)[:, None]
+            for start, branch in ((1, "gmf"), (1 + f, "mlp")):
+                table = get(f"{branch}_history").get_weights()[0]
+                self.user_vectors[:, start : start + f] += (history @ table) * scale
+        if self.user_features is not None:
+            self.user_vectors += get("user_fields").numpy_vectors()
+        if self.uses_content:
+            gmf_content, mlp_content = ContentTower(self._content_layer.numpy_weights()).vectors(self.item_features)
+            kernel, bias = get("content_bias").get_weights()
+            self.item_vectors += np.concatenate([gmf_content @ kernel + bias, gmf_content, mlp_content], axis=1)
 
     def export(self) -> tuple[RatingPredictor, np.ndarray, np.ndarray]:
         """The shared weights, and one ``[bias, gmf..., mlp...]`` vector per user and per item."""

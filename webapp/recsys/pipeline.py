@@ -379,9 +379,11 @@ def rating_triples(events: pd.DataFrame, interactions: Interactions) -> tuple[np
     return users[known], items[known], ratings["rating"].to_numpy(np.float32)[known]
 
 
-def make_rating_model(seed: int = 42, progress: Callable[[dict], None] | None = None) -> NCFRating:
-    """The rating model with its defaults (those of ``flask train-recs``)."""
-    return NCFRating(seed=seed, progress=progress)
+def make_rating_model(
+    seed: int = 42, item_features: ItemFeatures | None = None, progress: Callable[[dict], None] | None = None
+) -> NCFRating:
+    """The rating model with its defaults (those of ``flask train-recs``), given the books' features."""
+    return NCFRating(seed=seed, item_features=item_features, progress=progress)
 
 
 def rating_factor_rows(vectors: np.ndarray, codes: np.ndarray, ids: np.ndarray, key: str) -> Iterator[dict[str, Any]]:

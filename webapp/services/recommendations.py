@@ -336,8 +336,9 @@ def _rating_predictor(run_id: int, run_key: str) -> RatingPredictor | None:
 def predicted_rating(user_id: int, book_id: int) -> float | None:
     """The stars the active run's rating model expects this reader to give this book.
 
-    None when there is no trained rating model, or the reader or the book had no ratings
-    when it was trained.
+    None when there is no trained rating model, the reader had no ratings when it was
+    trained, or the book was added since (a book nobody had rated has a vector from its
+    content).
     """
     row = db.session.execute(
         select(ModelRun.id, ModelRun.key, ReaderFactors.vector, BookFactors.vector)

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from webapp.models.recs import METRICS_LEAVE_ONE_OUT, METRICS_VALIDATION
 from webapp.recsys.data import build_interactions
 from webapp.recsys.pipeline import (
@@ -187,7 +189,7 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
         timings["cache_seconds"] = round(time.perf_counter() - stage, 2)
 
         stage = time.perf_counter()
-        rating_model = _train_rating_model(options, events, interactions, run_id, progress)
+        rating_model = _train_rating_model(options, events, interactions, item_features, run_id, progress)
         embedded = model if hasattr(model, "item_embeddings") else rating_model
         if embedded is not None:
             similar = recommendations.store_similar_books(
@@ -240,8 +242,12 @@ def _store_validation_metrics(algorithm: str, model, report: RunReport, progress
     )
 
 
-def _train_rating_model(options: TrainingOptions, events, interactions, run_id: int, progress: Progress):
-    """Train and store the rating model behind the predicted stars; None when skipped or too few ratings."""
+def _train_rating_model(options: TrainingOptions, events, interactions, item_features, run_id: int, progress: Progress):
+    """Train and store the rating model behind the predicted stars; None when skipped or too few ratings.
+
+    Every book gets a vector (one nobody rated: from its content alone), so every book a
+    rating reader opens can show a predicted rating.
+    """
     if not options.rating_model:
         progress.message("No rating model this time (--no-rating-model).")
         return None
@@ -250,14 +256,14 @@ def _train_rating_model(options: TrainingOptions, events, interactions, run_id: 
         progress.message(f"Only {len(stars)} ratings: no rating model this time (need {MIN_RATINGS}).")
         return None
     with progress.bar("Rating model", "epoch") as advance:
-        model = make_rating_model(seed=options.seed, progress=lambda _logs: advance(1))
+        model = make_rating_model(seed=options.seed, item_features=item_features, progress=lambda _logs: advance(1))
         model.fit(users, items, stars, interactions.n_users, interactions.n_items)
     predictor, user_vectors, item_vectors = model.export()
     stored = recommendations.store_rating_model(
         run_id,
         predictor.to_bytes(),
         rating_factor_rows(user_vectors, users, interactions.user_ids, "user_id"),
-        rating_factor_rows(item_vectors, items, interactions.item_ids, "book_id"),
+        rating_factor_rows(item_vectors, np.arange(interactions.n_items), interactions.item_ids, "book_id"),
     )
     progress.message(f"Rating model trained on {len(stars):,} ratings; {stored:,} reader and book vectors stored.")
     return model
