@@ -80,7 +80,15 @@ def main() -> None:
             "new reader": register(port, f"bench{secrets.token_hex(4)}", "bench-password-1"),
             "demo reader": log_in(port, "demo", "reader-demo-1"),
         }
-        pages = {"/healthz": "/healthz", "home": "/", "book page": f"/books/{args.book}", "/profile/": "/profile/"}
+        pages = {
+            "/healthz": "/healthz",
+            "home": "/",
+            "book page": f"/books/{args.book}",
+            "/books": "/books",
+            "category": "/categories/fantasy",
+            "/profile/": "/profile/",
+            "/cart": "/cart",
+        }
         base = server.base
         print(
             f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run; "
@@ -90,7 +98,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|")
         for name, path in pages.items():
             for who, cookie in readers.items():
-                if path == "/profile/" and cookie is None or path == "/healthz" and who != "anonymous":
+                if path in ("/profile/", "/cart") and cookie is None or path == "/healthz" and who != "anonymous":
                     continue
                 wrk(base + path, 4, 2, cookie)  # warm every worker up
                 for connections in (1, 20):

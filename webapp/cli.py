@@ -114,18 +114,61 @@ class TerminalProgress:
     help="Readers whose lists are cached now (the most recently active); the rest are computed on their first visit.",
 )
 @click.option("--if-no-model", is_flag=True, help="Do nothing when a training run has already succeeded.")
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Train NeuMF on every worker TF_CONFIG names (MultiWorkerMirroredStrategy); start this command on each "
+    "with the same --as-of. The chief (or worker 0) publishes the run; the other workers write nothing.",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(),
+    help="Train on the activity before this moment (UTC); every worker of a --distributed run needs the same one.",
+)
 def train_recs_command(
-    algorithm, epochs, factors, top_k, evaluate, eval_users, rating_model, seed, cached_readers, if_no_model
+    algorithm,
+    epochs,
+    factors,
+    top_k,
+    evaluate,
+    eval_users,
+    rating_model,
+    seed,
+    cached_readers,
+    if_no_model,
+    distributed,
+    as_of,
 ) -> None:
     """Train the recommender and swap in fresh per-reader recommendations."""
+    from webapp.recsys.neural import is_chief_worker
     from webapp.services import recommendations
 
     if if_no_model and recommendations.has_successful_run():
         click.echo("A trained model already exists; nothing to do (run without --if-no-model to retrain).")
         return
-    options = training.TrainingOptions(
-        algorithm, epochs, factors, top_k, evaluate, eval_users, rating_model, seed, cached_readers
-    )
+    try:
+        options = training.TrainingOptions(
+            algorithm,
+            epochs,
+            factors,
+            top_k,
+            evaluate,
+            eval_users,
+            rating_model,
+            seed,
+            cached_readers,
+            distributed,
+            as_of,
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    if distributed and not is_chief_worker():
+        try:
+            epochs_trained = training.train_as_worker(options, TerminalProgress())
+        except ServiceError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(f"Trained {epochs_trained} epochs as a worker; the chief publishes the run.")
+        return
     try:
         report = training.train_and_publish(options, TerminalProgress())
     except ServiceError as error:

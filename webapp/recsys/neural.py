@@ -8,13 +8,14 @@ reader-book pair.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -61,6 +62,25 @@ def _tensorflow(seed: int):
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     return tf
+
+
+def multi_worker_strategy(seed: int = 42):
+    """TensorFlow's MultiWorkerMirroredStrategy for the cluster described by TF_CONFIG.
+
+    Call it before any other TensorFlow work of the process (TensorFlow requires it).
+    """
+    return _tensorflow(seed).distribute.MultiWorkerMirroredStrategy()
+
+
+def is_chief_worker() -> bool:
+    """True for the process that publishes a distributed run: TF_CONFIG's chief, else worker 0 (or no TF_CONFIG)."""
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = config.get("task") or {}
+    if not task:
+        return True
+    if "chief" in (config.get("cluster") or {}):
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
 
 
 def _embedding(layers, count: int, dim: int, name: str, initializer, regularizer):
@@ -316,6 +336,8 @@ class NeuMF(Recommender):
     seed: int = 42
     item_features: ItemFeatures | None = runtime()
     progress: Callable[[dict], None] | None = runtime()
+    # A tf.distribute strategy to train under (flask train-recs --distributed: MultiWorkerMirroredStrategy).
+    strategy: Any = runtime()
     history: list[dict[str, float]] = field(default_factory=list, init=False, repr=False)
     validation_readers: int = field(default=0, init=False, repr=False)
 
@@ -408,7 +430,8 @@ class NeuMF(Recommender):
             keep = np.asarray(all_positives[kept.row, kept.col]).ravel() == 0  # a later "yes" wins
             extra_users, extra_items = kept.row[keep].astype(np.int64), kept.col[keep].astype(np.int64)
         reader_history = positives if self.user_history else None
-        self.model = self._build(tf, n_users, n_items, reader_history)
+        with self.strategy.scope() if self.strategy is not None else nullcontext():
+            self.model = self._build(tf, n_users, n_items, reader_history)
         best_ndcg, best_weights, waited = -1.0, None, 0
         self.history = []
         group = 1 + self.negatives
@@ -418,17 +441,22 @@ class NeuMF(Recommender):
         if len(extra_users) and reader_history is not None:  # a dismissal needs a history to sit beside
             has_history = np.diff(reader_history.indptr)[extra_users] > 0
             extra_users, extra_items = extra_users[has_history], extra_items[has_history]
+        distributed_step = self._distributed_step(tf) if self.strategy is not None else None
         for epoch in range(self.epochs):
             inputs, labels = self._epoch_groups(rng, users, items, extra_users, extra_items, seen_keys, reader_history)
-            result = self.model.fit(
-                inputs,
-                labels,
-                batch_size=max(self.batch_size // group, 1) * group,  # whole groups per batch
-                epochs=1,
-                verbose=0,
-                shuffle=False,
-            )
-            record = {"epoch": epoch + 1, "loss": float(result.history["loss"][-1])}
+            if distributed_step is not None:
+                loss = self._distributed_epoch(tf, distributed_step, inputs, labels, group)
+            else:
+                result = self.model.fit(
+                    inputs,
+                    labels,
+                    batch_size=max(self.batch_size // group, 1) * group,  # whole groups per batch
+                    epochs=1,
+                    verbose=0,
+                    shuffle=False,
+                )
+                loss = result.history["loss"][-1]
+            record = {"epoch": epoch + 1, "loss": float(loss)}
             if validation is not None:
                 self._extract_weights(reader_history)
                 metrics = evaluate_ranking(self.score, validation, k=10)
@@ -450,6 +478,49 @@ class NeuMF(Recommender):
             layer.group = 1  # predict() takes any pairs
         self._extract_weights(all_positives if self.user_history else None)
         return self
+
+    def _distributed_step(self, tf):
+        """One synchronous training step on every worker (TensorFlow's custom-loop recipe for multi-worker
+        training: Keras 3's ``fit`` cannot run under MultiWorkerMirroredStrategy, keras-team/keras#20585)."""
+        model, strategy = self.model, self.strategy
+        loss_of = tf.keras.losses.BinaryCrossentropy(reduction="none")
+
+        def step(inputs, labels):
+            with tf.GradientTape() as tape:
+                predicted = model(inputs, training=True)
+                per_example = loss_of(labels[:, None], predicted)
+                loss = tf.reduce_sum(per_example) / tf.cast(tf.size(labels) * strategy.num_replicas_in_sync, tf.float32)
+                if model.losses:
+                    loss += tf.add_n(model.losses) / strategy.num_replicas_in_sync
+            gradients = tape.gradient(loss, model.trainable_variables)
+            model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            return loss
+
+        @tf.function
+        def run(iterator):
+            inputs, labels = next(iterator)
+            return strategy.reduce("SUM", strategy.run(step, args=(inputs, labels)), axis=None)
+
+        return run
+
+    def _distributed_epoch(self, tf, step, inputs: dict, labels: np.ndarray, group: int) -> float:
+        """One epoch under the strategy; each worker takes every n-th group and every replica whole groups."""
+        replicas = self.strategy.num_replicas_in_sync
+        groups_per_replica = max(self.batch_size // (group * replicas), 1)
+        steps = len(labels) // group // (groups_per_replica * replicas)  # the same on every worker
+        kept = steps * groups_per_replica * replicas * group
+
+        def per_worker(context):
+            columns = {name: column[:kept].reshape(-1, group) for name, column in inputs.items()}
+            data = tf.data.Dataset.from_tensor_slices((columns, labels[:kept].reshape(-1, group)))
+            data = data.shard(context.num_input_pipelines, context.input_pipeline_id)
+            return data.batch(groups_per_replica, drop_remainder=True).map(
+                lambda x, y: ({name: tf.reshape(column, [-1]) for name, column in x.items()}, tf.reshape(y, [-1]))
+            )
+
+        iterator = iter(self.strategy.distribute_datasets_from_function(per_worker))
+        losses = [float(step(iterator)) for _ in range(steps)]
+        return float(np.mean(losses)) if losses else float("nan")
 
     def _epoch_groups(self, rng, users, items, extra_users, extra_items, seen_keys, reader_history):
         """One epoch of training examples, in shuffled groups of 1 + ``negatives`` rows of one user.

@@ -56,9 +56,12 @@ def _part(kind: str) -> tuple[Select, object, object]:
 
 
 def reader_events(
-    kinds: Iterable[str] = EVENT_KINDS, since: datetime | None = None, user_id: int | None = None
+    kinds: Iterable[str] = EVENT_KINDS,
+    since: datetime | None = None,
+    user_id: int | None = None,
+    until: datetime | None = None,
 ) -> Subquery:
-    """Events of ``kinds`` (since a moment, of one reader) as a subquery.
+    """Events of ``kinds`` (since a moment, before another, of one reader) as a subquery.
 
     Columns: user_id (None for anonymous views), book_id, kind, moment, rating (the stars
     of a rating, else 0). The filters are applied inside each part, where the indexes are.
@@ -68,6 +71,8 @@ def reader_events(
         stmt, moment, reader = _part(kind)
         if since is not None:
             stmt = stmt.where(moment >= since)
+        if until is not None:
+            stmt = stmt.where(moment < until)
         if user_id is not None:
             stmt = stmt.where(reader == user_id)
         parts.append(stmt)

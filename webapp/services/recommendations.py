@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 from flask import current_app
@@ -42,9 +42,9 @@ EPOCH = pd.Timestamp("1970-01-01")
 RATING_ARTIFACT = "rating_model"
 
 
-def load_events() -> pd.DataFrame:
-    """Every reader-book event: columns user_id, item_id, kind, timestamp (s), rating (or 0)."""
-    events = reader_events()
+def load_events(until: datetime | None = None) -> pd.DataFrame:
+    """Every reader-book event (before ``until``): columns user_id, item_id, kind, timestamp (s), rating (or 0)."""
+    events = reader_events(until=until)
     rows = db.session.execute(select(events).where(events.c.user_id.is_not(None))).all()
     frame = pd.DataFrame(rows, columns=["user_id", "item_id", "kind", "moment", "rating"])
     if frame.empty:
@@ -56,8 +56,10 @@ def load_events() -> pd.DataFrame:
 CATALOGUE_COLUMNS = ["book_id", "title", "category", "authors", "year", "tags"]
 
 
-def catalogue(book_ids: list[int] | None = None) -> pd.DataFrame:
-    """Every book (or those of ``book_ids``) with what the content model reads, ordered by id.
+def catalogue(book_ids: list[int] | None = None, added_before: datetime | None = None) -> pd.DataFrame:
+    """Every book (or those of ``book_ids``, or those added before a moment) with what the content model reads.
+
+    Ordered by id.
 
     Columns: book_id, title, category (name), authors, year, tags (list of names).
     """
@@ -70,6 +72,8 @@ def catalogue(book_ids: list[int] | None = None) -> pd.DataFrame:
     if book_ids is not None:
         stmt = stmt.where(Book.id.in_(book_ids))
         tag_stmt = tag_stmt.where(book_tags.c.book_id.in_(book_ids))
+    if added_before is not None:
+        stmt = stmt.where(Book.added_at < added_before)
     tags: dict[int, list[str]] = {}
     for book_id, name in db.session.execute(tag_stmt):
         tags.setdefault(book_id, []).append(name)
@@ -77,9 +81,12 @@ def catalogue(book_ids: list[int] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CATALOGUE_COLUMNS)
 
 
-def load_dismissals() -> pd.DataFrame:
-    """Every "Not interested": columns user_id, item_id."""
-    rows = db.session.execute(select(Dismissal.user_id, Dismissal.book_id)).all()
+def load_dismissals(until: datetime | None = None) -> pd.DataFrame:
+    """Every "Not interested" (said before ``until``): columns user_id, item_id."""
+    stmt = select(Dismissal.user_id, Dismissal.book_id)
+    if until is not None:
+        stmt = stmt.where(Dismissal.created_at < until)
+    rows = db.session.execute(stmt).all()
     return pd.DataFrame(rows, columns=["user_id", "item_id"], dtype="int64")
 
 

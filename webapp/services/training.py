@@ -15,12 +15,17 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 
 from webapp.models.recs import METRICS_LEAVE_ONE_OUT, METRICS_VALIDATION
-from webapp.recsys.data import build_interactions
+from webapp.recsys.data import Interactions, build_interactions
+from webapp.recsys.features import FeatureVocabulary, ItemFeatures
+from webapp.recsys.neural import multi_worker_strategy
 from webapp.recsys.pipeline import (
     ALGORITHMS,
     MIN_RATINGS,
@@ -68,10 +73,16 @@ class TrainingOptions:
     # Readers whose lists are cached by the run (the most recently active); the others' lists are
     # computed from the stored vectors on their first visit (reader_recs), with the same scores.
     cached_readers: int = 10_000
+    # Train NeuMF on every worker TF_CONFIG names (MultiWorkerMirroredStrategy); each reads the
+    # activity before ``as_of``, so that all of them train on the same data.
+    distributed: bool = False
+    as_of: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"Unknown algorithm {self.algorithm!r}; choose one of {', '.join(ALGORITHMS)}.")
+        if self.distributed and (self.algorithm != "neumf" or self.evaluate or self.as_of is None):
+            raise ValueError("Distributed training trains NeuMF without --evaluate, and needs --as-of.")
 
 
 @dataclass
@@ -119,16 +130,10 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
     """
     progress = progress or SilentProgress()
     started = time.perf_counter()
-    progress.message("Loading reader activity ...")
-    events = recommendations.load_events()
-    books = recommendations.catalogue()
-    interactions = build_interactions(events, item_ids=books["book_id"].to_numpy())
-    dismissed = dismissal_matrix(recommendations.load_dismissals(), interactions)
-    vocabulary, item_features = encode_catalogue(books, interactions.item_ids)
-    try:
-        check_enough_data(interactions)
-    except NotEnoughData as error:
-        raise TrainingRefused(f"{error} Nothing was changed.") from error
+    strategy = multi_worker_strategy(options.seed) if options.distributed else None
+    data = _load(options, progress)
+    events, books, interactions, dismissed = data.events, data.books, data.interactions, data.dismissed
+    vocabulary, item_features = data.vocabulary, data.item_features
     timings = {"load_seconds": round(time.perf_counter() - started, 2)}
     progress.message(
         f"  {interactions.n_users:,} readers x {interactions.n_items:,} books, "
@@ -136,14 +141,7 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
     )
 
     def model_for(name: str, on_epoch: Callable[[dict], None] | None = None):
-        return make_model(
-            name,
-            epochs=options.epochs,
-            factors=options.factors,
-            seed=options.seed,
-            item_features=item_features,
-            progress=on_epoch,
-        )
+        return _model(options, name, item_features, strategy, on_epoch)
 
     parameters = {**model_for(options.algorithm).params, "top_k": options.top_k}
     if options.rating_model:
@@ -207,6 +205,62 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
             progress.message(f"Could not record the failure in the database: {cleanup_error}")
         raise TrainingFailed(f"Training failed ({reason}). The previous recommendations are still in place.") from error
     return report
+
+
+@dataclass
+class TrainingData:
+    """What a run trains on, read from the database."""
+
+    events: pd.DataFrame
+    books: pd.DataFrame
+    interactions: Interactions
+    dismissed: sp.csr_matrix
+    vocabulary: FeatureVocabulary
+    item_features: ItemFeatures
+
+
+def _load(options: TrainingOptions, progress: Progress) -> TrainingData:
+    """Every reader's activity and the catalogue (before ``options.as_of`` when it is set); refused when too little."""
+    progress.message("Loading reader activity ...")
+    events = recommendations.load_events(until=options.as_of)
+    books = recommendations.catalogue(added_before=options.as_of)
+    interactions = build_interactions(events, item_ids=books["book_id"].to_numpy())
+    dismissed = dismissal_matrix(recommendations.load_dismissals(until=options.as_of), interactions)
+    vocabulary, item_features = encode_catalogue(books, interactions.item_ids)
+    try:
+        check_enough_data(interactions)
+    except NotEnoughData as error:
+        raise TrainingRefused(f"{error} Nothing was changed.") from error
+    return TrainingData(events, books, interactions, dismissed, vocabulary, item_features)
+
+
+def _model(options: TrainingOptions, name: str, item_features, strategy, on_epoch: Callable[[dict], None] | None):
+    return make_model(
+        name,
+        epochs=options.epochs,
+        factors=options.factors,
+        seed=options.seed,
+        item_features=item_features,
+        strategy=strategy,
+        progress=on_epoch,
+    )
+
+
+def train_as_worker(options: TrainingOptions, progress: Progress | None = None) -> int:
+    """Be one of the workers of a distributed run that is not its chief: train, write nothing.
+
+    Every worker reads the same activity (before ``options.as_of``) and takes its share of
+    each step; TensorFlow keeps the copies of the model in step. The chief
+    (:func:`train_and_publish` with ``distributed``) stores and publishes the run.
+    Returns the epochs trained.
+    """
+    progress = progress or SilentProgress()
+    strategy = multi_worker_strategy(options.seed)
+    data = _load(options, progress)
+    with progress.bar("Training (worker)", "epoch") as advance:
+        model = _model(options, options.algorithm, data.item_features, strategy, lambda _record: advance(1))
+        fit_model(model, data.interactions.matrix, data.dismissed)
+    return len(model.history)
 
 
 def _evaluate(options: TrainingOptions, interactions, model_for, progress: Progress, report: RunReport) -> None:
