@@ -125,20 +125,7 @@ class TerminalProgress:
     type=click.DateTime(),
     help="Train on the activity before this moment (UTC); every worker of a --distributed run needs the same one.",
 )
-def train_recs_command(
-    algorithm,
-    epochs,
-    factors,
-    top_k,
-    evaluate,
-    eval_users,
-    rating_model,
-    seed,
-    cached_readers,
-    if_no_model,
-    distributed,
-    as_of,
-) -> None:
+def train_recs_command(if_no_model, **settings) -> None:
     """Train the recommender and swap in fresh per-reader recommendations."""
     from webapp.recsys.neural import is_chief_worker
     from webapp.services import recommendations
@@ -147,22 +134,10 @@ def train_recs_command(
         click.echo("A trained model already exists; nothing to do (run without --if-no-model to retrain).")
         return
     try:
-        options = training.TrainingOptions(
-            algorithm,
-            epochs,
-            factors,
-            top_k,
-            evaluate,
-            eval_users,
-            rating_model,
-            seed,
-            cached_readers,
-            distributed,
-            as_of,
-        )
+        options = training.TrainingOptions(**settings)  # the options are named as its fields
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    if distributed and not is_chief_worker():
+    if options.distributed and not is_chief_worker():
         try:
             epochs_trained = training.train_as_worker(options, TerminalProgress())
         except ServiceError as error:
@@ -173,7 +148,7 @@ def train_recs_command(
         report = training.train_and_publish(options, TerminalProgress())
     except ServiceError as error:
         raise click.ClickException(error.message) from error
-    if evaluate:
+    if options.evaluate:
         click.echo(metrics_table(report.metrics))
     click.echo(
         f"Cached {report.recommendations:,} recommendations for {report.cached_readers:,} of {report.n_users:,} "
