@@ -62,7 +62,7 @@ def test_cart_quantity_checkout_and_order_in_the_personal_centre(live_server, pa
     expect(page.get_by_text(re.compile(r"Thank you! Order #\d+ is paid."))).to_be_visible()
     order_url = page.url
     page.get_by_role("link", name="My account").click()
-    page.get_by_role("tab", name="Orders").click()
+    page.get_by_role("link", name="Orders", exact=True).click()
     link = page.get_by_role("link", name=re.compile(r"Order #\d+"))
     expect(link).to_be_visible()
     link.click()

@@ -37,9 +37,9 @@ def test_register_search_rate_favourite_and_see_it_in_the_personal_centre(live_s
     expect(page.get_by_text("Added to your favourites.")).to_be_visible()
 
     page.get_by_role("link", name="My account").click()
-    page.get_by_role("tab", name="Ratings").click()
+    page.get_by_role("link", name="Ratings", exact=True).click()
     expect(page.locator(".my-ratings")).to_contain_text("Dune · 4★")
-    page.get_by_role("tab", name="Favourites").click()
+    page.get_by_role("link", name="Favourites", exact=True).click()
     expect(page.locator(".my-favourites")).to_contain_text("Dune")
     assert page.js_errors == []
 

@@ -36,7 +36,7 @@ def test_a_page_that_breaks_gets_the_sites_500_page(reader_client, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(reader_recs, "recommendations_for", broken)
-    response = reader_client.get("/profile/")
+    response = reader_client.get("/profile/?tab=recs")
     assert response.status_code == 500
     assert "Nothing was changed" in response.get_data(as_text=True) and response.is_json is False
 

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import select
 
 from tests.helpers import change_password, create_user, log_in, make_book
@@ -35,8 +37,29 @@ def test_profile_shows_own_records_and_highlights_overdue(reader_client, reader)
     db.session.commit()
     page = reader_client.get("/profile/").get_data(as_text=True)
     assert "(overdue 10 days, fine $2.50)" in page and "list-group-item-danger" in page
-    assert "Dune</a> · 5★" in page
-    assert "Emma</a> · 1★" not in page
+    ratings = reader_client.get("/profile/?tab=ratings").get_data(as_text=True)
+    assert "Dune</a> · 5★" in ratings
+    assert "Emma</a> · 1★" not in ratings
+    favourites = reader_client.get("/profile/?tab=favourites").get_data(as_text=True)
+    assert "Dune</a>" in favourites and "Emma" not in favourites
+
+
+@pytest.mark.parametrize("tab", ["loans", "holds", "orders", "ratings", "reviews", "favourites", "recs", "account"])
+def test_each_tab_of_the_personal_centre_is_its_own_page(reader_client, tab):
+    page = reader_client.get(f"/profile/?tab={tab}").get_data(as_text=True)
+    assert f'id="pane-{tab}"' in page
+    assert page.count('aria-current="page"') == 1 and f'href="/profile/?tab={tab}" aria-current="page"' in page
+
+
+@pytest.mark.parametrize("tab", ["", "nope", "loans%00", "../admin", "x" * 300])
+def test_an_unknown_tab_is_not_found(reader_client, tab):
+    assert reader_client.get(f"/profile/?tab={tab}").status_code == 404
+
+
+def test_a_rejected_email_change_shows_the_account_tab_with_its_error(reader_client):
+    response = reader_client.post("/profile/email", data={"email": "not-an-address"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'id="pane-account"' in page and "is-invalid" in page
 
 
 def test_change_email_and_password(reader_client, reader):

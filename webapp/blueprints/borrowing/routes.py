@@ -16,8 +16,12 @@ def _book_page(book_id: int, **_args) -> str:
     return url_for("catalogue.book_detail", book_id=book_id)
 
 
-def _personal_centre(**_args) -> str:
-    return url_for("profile.index")
+def _loans_tab(**_args) -> str:
+    return url_for("profile.index", tab="loans")
+
+
+def _holds_tab(**_args) -> str:
+    return url_for("profile.index", tab="holds")
 
 
 @bp.route("/books/<int:book_id>/borrow", methods=["POST"])
@@ -40,26 +44,26 @@ def hold(book_id: int):
 
 @bp.route("/loans/<int:loan_id>/renew", methods=["POST"])
 @login_required
-@on_refusal(_personal_centre)
+@on_refusal(_loans_tab)
 def renew(loan_id: int):
     circulation.renew(current_user.id, loan_id)
     flash("Your loan is renewed.", "success")
-    return redirect(_personal_centre())
+    return redirect(_loans_tab())
 
 
 @bp.route("/loans/<int:loan_id>/return", methods=["POST"])
 @login_required
-@on_refusal(_personal_centre)
+@on_refusal(_loans_tab)
 def return_loan(loan_id: int):
     circulation.return_loan(current_user.id, loan_id)
     flash("Thank you: the book is returned.", "success")
-    return redirect(_personal_centre())
+    return redirect(_loans_tab())
 
 
 @bp.route("/holds/<int:hold_id>/cancel", methods=["POST"])
 @login_required
-@on_refusal(_personal_centre)
+@on_refusal(_holds_tab)
 def cancel_hold(hold_id: int):
     circulation.cancel_hold(current_user.id, hold_id)
     flash("You left the queue.", "success")
-    return redirect(_personal_centre())
+    return redirect(_holds_tab())

@@ -1,6 +1,6 @@
 """Routes of the profile blueprint: only ever the logged-in reader's own data."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.blueprints.borrowing.forms import ButtonForm
@@ -14,25 +14,32 @@ from webapp.services import recommendations as recs_service
 from webapp.services.errors import ServiceError
 
 
-def _render(email_form=None, password_form=None, status=200):
-    centre = profile_service.personal_centre(current_user.id)
+def _render(tab: str = "loans", email_form=None, password_form=None, status=200):
+    if tab not in profile_service.TABS:
+        abort(404)
+    context = {"centre": profile_service.personal_centre(current_user.id, tab)}
+    if tab == "loans":
+        context["overdue"] = {item.loan.id: item for item in circulation.overdue_loans(current_user.id)}
+    elif tab == "holds":
+        context["queue_places"] = [circulation.queue_place(hold) for hold in context["centre"].holds]
+    elif tab == "recs":
+        context["recommendations"] = reader_recs.recommendations_for(current_user.id, limit=12)
     return render_template(
         "profile/index.html",
-        centre=centre,
-        queue_places=[circulation.queue_place(hold) for hold in centre.holds],
-        overdue={item.loan.id: item for item in circulation.overdue_loans(current_user.id)},
+        tab=tab,
+        tabs=profile_service.TABS,
         button_form=ButtonForm(),
-        recommendations=reader_recs.recommendations_for(current_user.id, limit=12),
         email_form=email_form or EmailForm(current_user.id, obj=current_user),
         password_form=password_form or PasswordForm(),
+        **context,
     ), status
 
 
 @bp.route("/")
 @login_required
 def index():
-    """The personal centre: loans, holds, orders, ratings, reviews, favourites, recommendations."""
-    return _render()
+    """The personal centre, one tab at a time: loans, holds, orders, ratings, reviews, favourites, recommendations."""
+    return _render(request.args.get("tab", "loans"))
 
 
 WELCOME_SEARCH_RESULTS = 24
@@ -77,8 +84,8 @@ def change_email():
             form.email.errors.append(error.message)
         else:
             flash("Your email is updated.", "success")
-            return redirect(url_for("profile.index"))
-    return _render(email_form=form, status=400)
+            return redirect(url_for("profile.index", tab="account"))
+    return _render("account", email_form=form, status=400)
 
 
 @bp.route("/password", methods=["POST"])
@@ -93,8 +100,8 @@ def change_password():
             form.current_password.errors.append(error.message)
         else:
             flash("Your password is changed.", "success")
-            return redirect(url_for("profile.index"))
-    return _render(password_form=form, status=400)
+            return redirect(url_for("profile.index", tab="account"))
+    return _render("account", password_form=form, status=400)
 
 
 @bp.route("/sessions/end", methods=["POST"])
@@ -103,4 +110,4 @@ def log_out_everywhere():
     """End every other login session of the reader (other browsers, copied cookies)."""
     accounts.log_out_everywhere(current_user._get_current_object())
     flash("You are logged out everywhere else.", "success")
-    return redirect(url_for("profile.index"))
+    return redirect(url_for("profile.index", tab="account"))
