@@ -28,6 +28,7 @@ import argparse
 import itertools
 import os
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -163,7 +164,7 @@ def load_ml100k():
         items.append(
             ItemDescription(flags[0] if flags else "", tuple(flags), (), None if pd.isna(date) else date.year, title)
         )
-    return interactions, True, items
+    return interactions, True, SideInformation(items, ml100k_demographics(interactions.user_ids))
 
 
 def load_goodreads():
@@ -187,16 +188,34 @@ def load_goodreads():
         items.append(
             ItemDescription(category, tuple(tags), authors, None if pd.isna(year) else year, str(book["title"]))
         )
-    return interactions, False, items
+    return interactions, False, SideInformation(items, None)
 
 
-def build(name: str, params: dict, items: list[ItemDescription]):
-    """A fresh model ``name`` with ``params``; content models also get the items' side information."""
+@dataclass
+class SideInformation:
+    """What a data set says about its items (in item-code order) and, on MovieLens, its users (user-code order)."""
+
+    items: list[ItemDescription]
+    users: UserFeatures | None
+
+
+def ml100k_demographics(user_ids: np.ndarray) -> UserFeatures:
+    """Age bucket, gender and occupation of each ML-100K user, in the order of ``user_ids``."""
+    users = pd.read_csv(
+        os.path.join(DATA, "ml-100k", "u.user"), sep="|", names=["user_id", "age", "gender", "occupation", "zip"]
+    ).set_index("user_id")
+    rows = [(age_bucket(users.at[u, "age"]), users.at[u, "gender"], users.at[u, "occupation"]) for u in user_ids]
+    return UserFeatures.encode(("age", "gender", "occupation"), rows)
+
+
+def build(name: str, params: dict, side: SideInformation):
+    """A fresh model ``name`` with ``params``; content models also get the side information."""
     factory = GRIDS[name][0]
     if name == "content_knn":
-        return factory(**params, items=items)
+        return factory(**params, items=side.items)
     if name == "neumf_hybrid":
-        return factory(**params, item_features=FeatureVocabulary.learn(items).encode(items))
+        item_features = FeatureVocabulary.learn(side.items).encode(side.items)
+        return factory(**params, item_features=item_features, user_features=side.users)
     return factory(**params)
 
 
@@ -212,13 +231,13 @@ def validation_split(test_split: LeaveOneOutSplit, interactions, timed: bool, se
     return leave_one_out(test_split.train, times, seed=seed + 1)
 
 
-def choose(name: str, validation: LeaveOneOutSplit, tune: bool, items: list[ItemDescription]) -> dict:
+def choose(name: str, validation: LeaveOneOutSplit, tune: bool, side: SideInformation) -> dict:
     _factory, grid = GRIDS[name]
     if not tune or len(grid) == 1:
         return grid[0]
     best, best_ndcg = grid[0], -1.0
     for params in grid:
-        ndcg = fit_and_evaluate(build(name, params, items), validation)["ndcg@10"]
+        ndcg = fit_and_evaluate(build(name, params, side), validation)["ndcg@10"]
         print(f"    validation {name} {params}: NDCG@10 {ndcg:.4f}", flush=True)
         if ndcg > best_ndcg:
             best, best_ndcg = params, ndcg
@@ -230,7 +249,7 @@ def ranking_table(
 ) -> None:
     loaders = {"ml-100k": load_ml100k, "goodreads": load_goodreads}
     for dataset in datasets:
-        interactions, timed, items = loaders[dataset]()
+        interactions, timed, side = loaders[dataset]()
         test = subsample_split(split(interactions, timed, seed), max_users, seed)
         validation = subsample_split(validation_split(test, interactions, timed, seed), max_users, seed)
         negatives = sampled_negatives(test.train, test.test_users, test.test_items, seed=seed)
@@ -242,11 +261,11 @@ def ranking_table(
         )
         rows = {}
         for name in models:
-            params = choose(name, validation, tune, items)
+            params = choose(name, validation, tune, side)
             runs = []
             for run_seed in [seed + n for n in range(seeds)] if name in SEEDED else [None]:
                 run_params = params if run_seed is None else {**params, "seed": run_seed}
-                runs.append(fit_and_evaluate(build(name, run_params, items), test, negatives=negatives))
+                runs.append(fit_and_evaluate(build(name, run_params, side), test, negatives=negatives))
                 print(f"  {name} {run_params}: {runs[-1]}", flush=True)
             rows[name] = (runs, params)
         columns = "HR@10 | NDCG@10 | sampled HR@10 | sampled NDCG@10 | fit s | score s | seeds | parameters"
@@ -276,7 +295,7 @@ def ranking_table(
                 f"\nThe production NeuMF (history + content) beats every baseline on HR@10 and NDCG@10 (means): "
                 f"{'yes' if not losses else 'NO, not ' + ', '.join(losses)}"
             )
-        cold_start_tables(dataset, interactions, items, rows, seed, seeds, max_users)
+        cold_start_tables(dataset, interactions, side, rows, seed, seeds, max_users)
 
 
 def _seeded_runs(name: str, params: dict, seed: int, seeds: int) -> list[dict]:
@@ -295,7 +314,7 @@ def _table(title: str, results: dict[str, list[dict]], columns: tuple[str, ...])
         print(f"| {name} | " + " | ".join(cells) + f" | {len(runs)} |", flush=True)
 
 
-def cold_start_tables(dataset: str, interactions, items, chosen: dict, seed: int, seeds: int, max_users) -> None:
+def cold_start_tables(dataset: str, interactions, side, chosen: dict, seed: int, seeds: int, max_users) -> None:
     """Item cold start (10% of items with 5+ readers withheld) and user cold start (1-3 items in training).
 
     Each model uses the parameters the warm validation chose for it.
@@ -312,7 +331,7 @@ def cold_start_tables(dataset: str, interactions, items, chosen: dict, seed: int
             continue
         runs = []
         for params in _seeded_runs(name, chosen[name][1], seed, seeds):
-            model = build(name, params, items).fit(cold_items.train)
+            model = build(name, params, side).fit(cold_items.train)
             runs.append(evaluate_item_cold_start(model.score, cold_items))
         results[name] = runs
     _table(f"{dataset} item cold start", results, ("hr@10", "ndcg@10"))
@@ -323,7 +342,7 @@ def cold_start_tables(dataset: str, interactions, items, chosen: dict, seed: int
     for name, (_runs, params) in chosen.items():
         runs = []
         for run_params in _seeded_runs(name, params, seed, seeds):
-            model = build(name, run_params, items).fit(cold_users.train)
+            model = build(name, run_params, side).fit(cold_users.train)
             runs.append(evaluate_ranking(model.score, cold_users))
         results[name] = runs
     _table(f"{dataset} user cold start", results, ("hr@10", "ndcg@10"))
@@ -331,18 +350,17 @@ def cold_start_tables(dataset: str, interactions, items, chosen: dict, seed: int
 
 def ml100k_side_information() -> tuple[ItemFeatures, UserFeatures]:
     """Every movie's features and every user's demographics, indexed by their raw ML-100K ids (row 0 unused)."""
-    _interactions, _timed, items = load_ml100k()
-    movie_ids = _interactions.item_ids
-    by_id = [ItemDescription()] * (int(movie_ids.max()) + 1)
-    for movie_id, item in zip(movie_ids, items, strict=True):
+    interactions, _timed, side = load_ml100k()
+    by_id = [ItemDescription()] * (int(interactions.item_ids.max()) + 1)
+    for movie_id, item in zip(interactions.item_ids, side.items, strict=True):
         by_id[movie_id] = item
-    users = pd.read_csv(
-        os.path.join(DATA, "ml-100k", "u.user"), sep="|", names=["user_id", "age", "gender", "occupation", "zip"]
-    ).set_index("user_id")
-    rows = [("", "", "")] * (int(users.index.max()) + 1)
-    for user_id, user in users.iterrows():
-        rows[user_id] = (age_bucket(user["age"]), user["gender"], user["occupation"])
-    return FeatureVocabulary.learn(by_id).encode(by_id), UserFeatures.encode(("age", "gender", "occupation"), rows)
+    # Codes are the raw ids here (row 0 unused): the official folds index users and movies by them.
+    raw_ids = np.arange(int(interactions.user_ids.max()) + 1)
+    demographics = ml100k_demographics(raw_ids[1:])
+    users = UserFeatures(
+        demographics.fields, np.vstack([np.zeros((1, len(demographics.fields)), np.int32), demographics.codes])
+    )
+    return FeatureVocabulary.learn(by_id).encode(by_id), users
 
 
 def age_bucket(age: int) -> str:

@@ -154,3 +154,27 @@ def test_dismissed_pairs_are_learned_as_negatives():
     plain = hybrid(features, seed=3, epochs=8).fit(matrix).score(np.arange(0, 120, 4))[:, 3]
     told = hybrid(features, seed=3, epochs=8).fit(matrix, dismissed=dismissed).score(np.arange(0, 120, 4))[:, 3]
     assert np.mean(told[dismissed[::4].toarray()[:, 3] > 0]) < np.mean(plain[dismissed[::4].toarray()[:, 3] > 0])
+
+
+def test_a_reader_with_no_history_is_placed_by_their_demographics():
+    from webapp.recsys.features import UserFeatures
+
+    matrix = planted(n_users=120).tolil()
+    newcomers = np.arange(100, 120)  # their group is planted as for everyone (user % 4), their rows emptied
+    for user in newcomers:
+        matrix.rows[user], matrix.data[user] = [], []
+    demographics = UserFeatures.encode(("occupation",), [(f"job {user % 4}",) for user in range(120)])
+    model = NeuMF(
+        factors=8,
+        mlp_layers=(16, 8),
+        epochs=25,
+        batch_size=256,
+        learning_rate=0.01,
+        negatives=4,
+        patience=0,
+        user_features=demographics,
+        seed=5,
+    ).fit(sp.csr_matrix(matrix))
+    top, _ = model.recommend(newcomers, k=10)
+    in_own_group = (top // 15) == (newcomers % 4)[:, None]  # planted(): group g holds items 15g .. 15g + 14
+    assert in_own_group.mean() > 0.8  # chance is 0.25

@@ -318,6 +318,9 @@ class NeuMF(Recommender):
     tags, authors, decade, a text-CNN over the title; :class:`ContentTower`), as in the
     MovieLens deep recommender that fuses genre and title features with the id. An item
     nobody interacted with keeps only its content vector, so it can be recommended.
+
+    With ``user_features`` (MovieLens: age bucket, gender, occupation) each user's
+    embeddings also add the sum of their fields' embeddings, as that model's user tower does.
     """
 
     name: ClassVar[str] = "neumf"
@@ -335,6 +338,7 @@ class NeuMF(Recommender):
     content: bool = True
     seed: int = 42
     item_features: ItemFeatures | None = runtime()
+    user_features: UserFeatures | None = runtime()
     progress: Callable[[dict], None] | None = runtime()
     # A tf.distribute strategy to train under (flask train-recs --distributed: MultiWorkerMirroredStrategy).
     strategy: Any = runtime()
@@ -375,15 +379,24 @@ class NeuMF(Recommender):
             return _embedding(layers, count, dim, name, init, regularizer)
 
         inputs = {"user": user, "item": item}
-        history_vectors = content_vectors = None
+        user_parts: dict[str, list] = {"gmf_user": [], "mlp_user": []}
+        content_vectors = None
         if reader_history is not None:
             inputs["left_out"] = keras.Input(shape=(), dtype="int32", name="left_out")
-            history_vectors = {
-                f"{branch}_user": _history_embedding(tf, reader_history, dim, f"{branch}_history", init, regularizer)(
-                    [user, inputs["left_out"]]
-                )
-                for branch, dim in (("gmf", self.factors), ("mlp", mlp_dim))
-            }
+            for branch, dim in (("gmf", self.factors), ("mlp", mlp_dim)):
+                layer = _history_embedding(tf, reader_history, dim, f"{branch}_history", init, regularizer)
+                user_parts[f"{branch}_user"].append(layer([user, inputs["left_out"]]))
+        if self.user_features is not None:
+            gmf_fields, mlp_fields = _user_fields_layer(
+                tf, self.user_features, (self.factors, mlp_dim), init, regularizer
+            )(user)
+            user_parts["gmf_user"].append(gmf_fields)
+            user_parts["mlp_user"].append(mlp_fields)
+        history_vectors = {
+            name: parts[0] if len(parts) == 1 else layers.Add(name=f"{name}_extra")(parts)
+            for name, parts in user_parts.items()
+            if parts
+        }
         if self.uses_content:
             self._content_layer = _content_tower(tf, self.item_features, self.factors, mlp_dim, self.seed, regularizer)
             gmf_content, mlp_content = self._content_layer(item)
@@ -404,6 +417,8 @@ class NeuMF(Recommender):
         matrix = self._remember(matrix)
         if self.item_features is not None and len(self.item_features) != matrix.shape[1]:
             raise ValueError(f"item_features has {len(self.item_features)} rows for {matrix.shape[1]} items")
+        if self.user_features is not None and len(self.user_features) != matrix.shape[0]:
+            raise ValueError(f"user_features has {len(self.user_features)} rows for {matrix.shape[0]} users")
         tf = _tensorflow(self.seed)
         rng = np.random.default_rng(self.seed)
         n_users, n_items = matrix.shape
@@ -559,6 +574,10 @@ class NeuMF(Recommender):
         self.gmf_user_id = self.gmf_user = get("gmf_user").get_weights()[0]
         self.mlp_user_id = self.mlp_user = get("mlp_user").get_weights()[0]
         mlp_dim = self.mlp_layers[0] // 2
+        if self.user_features is not None:  # a reader's demographics belong with their id
+            fields = get("user_fields").numpy_vectors()
+            self.gmf_user_id = self.gmf_user = self.gmf_user + fields[:, : self.factors]
+            self.mlp_user_id = self.mlp_user = self.mlp_user + fields[:, self.factors :]
         n_items = self.train_matrix.shape[1]
         untouched = np.ones(n_items, dtype=bool)
         untouched[self.active_items] = False
