@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import select
 
 from tests.helpers import change_password, create_user, log_in, make_book
