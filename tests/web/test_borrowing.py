@@ -40,7 +40,7 @@ def test_no_free_copy_means_join_the_queue(app, reader):
     with pytest.raises(ServiceError, match="No copy of “Dune” is free"):
         circulation.borrow(reader.id, book.id)
     hold = circulation.place_hold(reader.id, book.id)
-    place = circulation.queue_place(hold)
+    (place,) = circulation.queue_places([hold])
     loan = db.session.scalar(select(Loan))
     assert place.position == 1 and place.estimated == loan.due_at
 

@@ -75,6 +75,25 @@ def test_a_logged_in_page_runs_at_most_six_statements(app, shelf, url):
     assert count <= 6
 
 
+def test_the_holds_tab_reads_every_queue_place_at_once(app, shelf):
+    """Three holds in two queues: the tab shows each place and estimate in at most six statements."""
+    books = [make_book(f"Rare {n}", copies_total=1, copies_available=1) for n in range(3)]
+    bob, carol = app.test_client(), app.test_client()
+    log_in(bob, "bob")
+    log_in(carol, "carol")
+    for book in books:
+        bob.post(f"/books/{book.id}/borrow")
+    carol.post(f"/books/{books[0].id}/hold")  # carol queues first for Rare 0
+    alice = app.test_client()
+    log_in(alice, "alice")
+    for book in books:
+        alice.post(f"/books/{book.id}/hold")
+    count, page = _statements(app, alice, "/profile/?tab=holds")
+    assert count <= 6
+    places = re.findall(r"(Rare \d) ·\s*number (\d) in the queue(, expected around)?", page)
+    assert places == [("Rare 0", "2", ""), ("Rare 1", "1", ", expected around"), ("Rare 2", "1", ", expected around")]
+
+
 def test_each_reader_gets_their_own_csrf_token_in_the_shared_part(app, shelf):
     alice, bob = app.test_client(), app.test_client()
     log_in(alice, "alice")

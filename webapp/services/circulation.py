@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.extensions import db
@@ -245,25 +246,48 @@ class QueuePlace:
     estimated: datetime | None
 
 
-def queue_place(hold: Hold) -> QueuePlace:
-    """Position (1 = next) and an estimate from the due dates of the loans ahead."""
-    if hold.status == HOLD_READY:
-        return QueuePlace(hold, 0, hold.ready_until)
-    ahead = db.session.scalar(
-        select(func.count()).where(
-            Hold.book_id == hold.book_id,
-            Hold.status == HOLD_WAITING,
-            (Hold.created_at < hold.created_at) | ((Hold.created_at == hold.created_at) & (Hold.id < hold.id)),
+def queue_places(holds: list[Hold]) -> list[QueuePlace]:
+    """Each hold's position (0 = ready, 1 = next) and an estimate from the due dates of the loans ahead.
+
+    Two statements for any number of holds: the waiting holds ahead of each, and the open
+    loans of their books in due-date order.
+    """
+    waiting = [hold for hold in holds if hold.status != HOLD_READY]
+    ahead: dict[int, int] = {}
+    due_dates: dict[int, list[datetime]] = {}
+    if waiting:
+        earlier = aliased(Hold)
+        ahead = dict(
+            db.session.execute(
+                select(Hold.id, func.count(earlier.id))
+                .outerjoin(
+                    earlier,
+                    (earlier.book_id == Hold.book_id)
+                    & (earlier.status == HOLD_WAITING)
+                    & (
+                        (earlier.created_at < Hold.created_at)
+                        | ((earlier.created_at == Hold.created_at) & (earlier.id < Hold.id))
+                    ),
+                )
+                .where(Hold.id.in_([hold.id for hold in waiting]))
+                .group_by(Hold.id)
+            ).all()
         )
-    )
-    position = ahead + 1
-    due_dates = list(
-        db.session.scalars(
-            select(Loan.due_at).where(Loan.book_id == hold.book_id, Loan.returned_at.is_(None)).order_by(Loan.due_at)
-        )
-    )
-    estimated = due_dates[position - 1] if position <= len(due_dates) else None
-    return QueuePlace(hold, position, estimated)
+        for book_id, due_at in db.session.execute(
+            select(Loan.book_id, Loan.due_at)
+            .where(Loan.book_id.in_({hold.book_id for hold in waiting}), Loan.returned_at.is_(None))
+            .order_by(Loan.book_id, Loan.due_at)
+        ):
+            due_dates.setdefault(book_id, []).append(due_at)
+    places = []
+    for hold in holds:
+        if hold.status == HOLD_READY:
+            places.append(QueuePlace(hold, 0, hold.ready_until))
+            continue
+        position = ahead.get(hold.id, 0) + 1
+        dates = due_dates.get(hold.book_id, [])
+        places.append(QueuePlace(hold, position, dates[position - 1] if position <= len(dates) else None))
+    return places
 
 
 @dataclass

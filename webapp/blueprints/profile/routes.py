@@ -21,7 +21,7 @@ def _render(tab: str = "loans", email_form=None, password_form=None, status=200)
     if tab == "loans":
         context["overdue"] = {item.loan.id: item for item in circulation.overdue_loans(current_user.id)}
     elif tab == "holds":
-        context["queue_places"] = [circulation.queue_place(hold) for hold in context["centre"].holds]
+        context["queue_places"] = circulation.queue_places(context["centre"].holds)
     elif tab == "recs":
         context["recommendations"] = reader_recs.recommendations_for(current_user.id, limit=12)
     return render_template(
