@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, render_template
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from webapp.extensions import cache
@@ -39,6 +40,14 @@ def shared(key: str, build: Callable[[], Any]) -> Any:
         value = build()
         cache.set(key, value, timeout=seconds)
     return value
+
+
+def page_parts(key: str, build: Callable[[Callable[..., str]], Any]) -> Any:
+    """The parts ``build(render)`` makes: shared under ``key`` by logged-in readers, rendered afresh for
+    anonymous visitors (whose whole page :mod:`webapp.page_cache` keeps)."""
+    if not current_user.is_authenticated:
+        return build(render_template)
+    return shared(key, lambda: build(render_shared))
 
 
 def render_shared(template: str, **context: Any) -> str:

@@ -7,7 +7,7 @@ from markupsafe import Markup
 from webapp.blueprints.catalogue import bp
 from webapp.blueprints.catalogue.forms import ActionForm, RatingForm, ReviewForm
 from webapp.errors import on_refusal
-from webapp.fragments import render_shared, shared, with_csrf
+from webapp.fragments import page_parts, with_csrf
 from webapp.page_cache import cached_for_anonymous
 from webapp.redirects import safe_next
 from webapp.services import activity, book_views, covers, reader_recs
@@ -84,9 +84,7 @@ def _render_category(slug: str) -> str:
 
 def _list_page(key: str, parts) -> str:
     """A book list: anonymous visitors' copy is cached whole (page_cache), readers share its content."""
-    if not current_user.is_authenticated:
-        return render_template("catalogue/list.html", **parts(render_template))
-    return with_csrf(render_template("catalogue/list.html", **shared(key, lambda: parts(render_shared))))
+    return with_csrf(render_template("catalogue/list.html", **page_parts(key, parts)))
 
 
 @bp.route("/hot")
@@ -126,7 +124,7 @@ def cover(book_id: int):
     return response
 
 
-def _book_parts(book_id: int, for_reader: bool) -> dict[str, str]:
+def _book_parts(book_id: int, render) -> dict[str, str]:
     """The parts of a book page that are the same for everyone (logged-in readers share one copy)."""
     book = catalogue_service.get_book(book_id)
     context = {
@@ -137,7 +135,6 @@ def _book_parts(book_id: int, for_reader: bool) -> dict[str, str]:
         "similar_books": recs_service.similar_books(book.id, limit=6),
         "next_path": request.path,
     }
-    render = render_shared if for_reader else render_template
     return {
         "title": book.title,
         "cover": Markup(render("catalogue/_book_cover.html", **context)),
@@ -147,10 +144,8 @@ def _book_parts(book_id: int, for_reader: bool) -> dict[str, str]:
 
 
 def _render_book_page(book_id: int, state: catalogue_service.ReaderBookState | None) -> str:
-    if state is None:
-        parts = _book_parts(book_id, for_reader=False)
-    else:
-        parts = shared(f"book:{book_id}:{state.shared_version}", lambda: _book_parts(book_id, for_reader=True))
+    key = f"book:{book_id}:{state.shared_version if state else 0}"  # a new rating or loan makes a new key
+    parts = page_parts(key, lambda render: _book_parts(book_id, render))
     context = {
         "book_id": book_id,
         "parts": parts,

@@ -5,7 +5,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from webapp.blueprints.main import bp
-from webapp.fragments import render_shared, shared, with_csrf
+from webapp.fragments import page_parts, with_csrf
 from webapp.page_cache import cached_for_anonymous
 from webapp.services import catalogue as catalogue_service
 from webapp.services import reader_recs
@@ -18,10 +18,8 @@ def index():
 
 
 def _render_home() -> str:
-    if not current_user.is_authenticated:
-        return render_template("main/index.html", parts=_home_parts(render_template), recommended=[])
-    recommended = reader_recs.recommendations_for(current_user.id, limit=6)
-    parts = shared("home", lambda: _home_parts(render_shared))
+    recommended = reader_recs.recommendations_for(current_user.id, limit=6) if current_user.is_authenticated else []
+    parts = page_parts("home", _home_parts)
     return with_csrf(render_template("main/index.html", parts=parts, recommended=recommended))
 
 
