@@ -8,26 +8,12 @@ import json
 import os
 import sys
 
-from tests.recsys.test_models import _hit_rate, planted
+from tests.recsys.helpers import hit_rate, planted, small_neumf
 from webapp.recsys.neural import multi_worker_strategy
 
 
 def distributed_neumf(strategy=None):
-    from webapp.recsys.neural import NeuMF
-
-    return NeuMF(
-        factors=8,
-        mlp_layers=(16, 8),
-        epochs=12,
-        batch_size=256,
-        learning_rate=0.02,
-        negatives=4,
-        patience=0,
-        user_history=True,
-        content=False,
-        seed=5,
-        strategy=strategy,
-    )
+    return small_neumf(epochs=12, learning_rate=0.02, user_history=True, content=False, strategy=strategy)
 
 
 if __name__ == "__main__":
@@ -36,5 +22,5 @@ if __name__ == "__main__":
         {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]}, "task": {"type": "worker", "index": index}}
     )
     model = distributed_neumf(multi_worker_strategy(seed=5))
-    hit_rate = _hit_rate(model, planted())
-    print(json.dumps({"hr": hit_rate, "out_bias": float(model.scorer.arrays["out_bias"])}), flush=True)
+    planted_hit_rate = hit_rate(model, planted())
+    print(json.dumps({"hr": planted_hit_rate, "out_bias": float(model.scorer.arrays["out_bias"])}), flush=True)

@@ -58,7 +58,7 @@ def test_a_distributed_run_is_refused_before_it_starts_without_what_it_needs(run
 def test_two_workers_train_neumf_as_well_as_one_process():
     pytest.importorskip("tensorflow")
     from tests.recsys.distributed_worker import distributed_neumf
-    from tests.recsys.test_models import _hit_rate, planted
+    from tests.recsys.helpers import hit_rate, planted
 
     ports = ",".join(str(port) for port in _free_ports(2))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -80,7 +80,7 @@ def test_two_workers_train_neumf_as_well_as_one_process():
         assert worker.returncode == 0, err[-2000:]
         results.append(json.loads(out.strip().splitlines()[-1]))
     assert results[0] == results[1]  # one model, kept in step on both workers
-    single = _hit_rate(distributed_neumf(), planted())
+    single = hit_rate(distributed_neumf(), planted())
     assert results[0]["hr"] >= min(single, 0.9) - 0.05, (results, single)
 
 

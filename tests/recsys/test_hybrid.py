@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from tests.recsys.test_models import planted
+from tests.recsys.helpers import planted, small_neumf
 from webapp.recsys.features import MAX_TAGS, FeatureVocabulary, ItemDescription, title_words
 from webapp.recsys.serving import NeuMFScorer
 
@@ -61,17 +61,7 @@ def test_title_words_split_series_brackets():
 
 
 def hybrid(features, seed: int = 5, epochs: int = 20, **options) -> NeuMF:
-    return NeuMF(
-        factors=8,
-        mlp_layers=(16, 8),
-        epochs=epochs,
-        batch_size=256,
-        learning_rate=0.01,
-        patience=0,
-        item_features=features,
-        seed=seed,
-        **options,
-    )
+    return small_neumf(epochs=epochs, negatives=3, user_history=True, item_features=features, seed=seed, **options)
 
 
 @pytest.fixture(scope="module")
@@ -164,17 +154,7 @@ def test_a_reader_with_no_history_is_placed_by_their_demographics():
     for user in newcomers:
         matrix.rows[user], matrix.data[user] = [], []
     demographics = UserFeatures.encode(("occupation",), [(f"job {user % 4}",) for user in range(120)])
-    model = NeuMF(
-        factors=8,
-        mlp_layers=(16, 8),
-        epochs=25,
-        batch_size=256,
-        learning_rate=0.01,
-        negatives=4,
-        patience=0,
-        user_features=demographics,
-        seed=5,
-    ).fit(sp.csr_matrix(matrix))
+    model = small_neumf(user_history=True, user_features=demographics).fit(sp.csr_matrix(matrix))
     top, _ = model.recommend(newcomers, k=10)
     in_own_group = (top // 15) == (newcomers % 4)[:, None]  # planted(): group g holds items 15g .. 15g + 14
     assert in_own_group.mean() > 0.8  # chance is 0.25

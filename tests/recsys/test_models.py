@@ -4,27 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from webapp.recsys.evaluation import evaluate_ranking, leave_one_out
+from tests.recsys.helpers import hit_rate, planted
 from webapp.recsys.models import EASE, ItemKNN, MatrixFactorization, MostPopular, UserKNN, top_k
-
-
-def planted(n_users: int = 120, n_items: int = 60, groups: int = 4, per_user: int = 8, seed: int = 0):
-    """Readers in a group interact only with that group's books; one book is much more popular."""
-    rng = np.random.default_rng(seed)
-    rows, cols = [], []
-    size = n_items // groups
-    for user in range(n_users):
-        group = user % groups
-        items = rng.choice(np.arange(group * size, (group + 1) * size), per_user, replace=False)
-        rows += [user] * per_user
-        cols += items.tolist()
-    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_users, n_items))
-
-
-def _hit_rate(model, matrix, k=10) -> float:
-    split = leave_one_out(matrix, seed=1)
-    model.fit(split.train)
-    return evaluate_ranking(model.score, split, k=k)[f"hr@{k}"]
 
 
 @pytest.mark.parametrize(
@@ -39,7 +20,7 @@ def _hit_rate(model, matrix, k=10) -> float:
 )
 def test_models_recover_the_planted_groups(model):
     # Chance: 10 of 59 unseen books -> HR@10 about 0.17; a model that found the groups gets 10 of 7-8.
-    assert _hit_rate(model, planted()) > 0.9
+    assert hit_rate(model, planted()) > 0.9
 
 
 def test_most_popular_recommends_the_most_popular_book():

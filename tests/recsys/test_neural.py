@@ -3,30 +3,16 @@
 import numpy as np
 import pytest
 
-from tests.recsys.test_models import _hit_rate, planted
+from tests.recsys.helpers import hit_rate, planted, small_neumf
 
 pytest.importorskip("tensorflow")
 
 from webapp.recsys.neural import NCFRating, NeuMF  # noqa: E402
 
 
-def small_neumf(seed: int = 5, user_history: bool = False) -> NeuMF:
-    return NeuMF(
-        factors=8,
-        mlp_layers=(16, 8),
-        epochs=25,
-        batch_size=256,
-        learning_rate=0.01,
-        negatives=4,
-        patience=0,
-        user_history=user_history,
-        seed=seed,
-    )
-
-
 @pytest.mark.parametrize("user_history", [False, True])
 def test_neumf_recovers_the_planted_groups(user_history):
-    assert _hit_rate(small_neumf(user_history=user_history), planted()) > 0.8  # chance is about 0.17
+    assert hit_rate(small_neumf(user_history=user_history), planted()) > 0.8  # chance is about 0.17
 
 
 @pytest.mark.parametrize("user_history", [False, True])
