@@ -20,6 +20,7 @@ rated-items history) is chosen on a 10% validation slice of u1.base.
     python benchmarks/recsys_benchmark.py                  # everything (about 55 min on 2 cores)
     python benchmarks/recsys_benchmark.py --no-tune        # use the defaults below, no grid search
     python benchmarks/recsys_benchmark.py --datasets ml-100k --models item_knn neumf
+    python benchmarks/recsys_benchmark.py --datasets ml-100k --protocols cold   # validation, then cold start
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ TIMES = ("fit_seconds", "score_seconds")
 RATING_MODEL = {"epochs": 40, "batch_size": 256, "learning_rate": 0.001, "patience": 4}
 # Its settings, chosen on a validation slice of u1.base; the first is used with --no-tune. "side": movie
 # features (genres, title, year), user demographics (age bucket, gender, occupation) and rated-items history.
+PROTOCOLS = ("warm", "cold")
+
 RATING_SETTINGS = [
     {"side": True, "user_history": True, "content": True},
     {"side": False, "user_history": False, "content": False},
@@ -245,7 +248,13 @@ def choose(name: str, validation: LeaveOneOutSplit, tune: bool, side: SideInform
 
 
 def ranking_table(
-    datasets: list[str], models: list[str], tune: bool, max_users: int | None, seed: int, seeds: int
+    datasets: list[str],
+    models: list[str],
+    tune: bool,
+    max_users: int | None,
+    seed: int,
+    seeds: int,
+    protocols: tuple[str, ...] = PROTOCOLS,
 ) -> None:
     loaders = {"ml-100k": load_ml100k, "goodreads": load_goodreads}
     for dataset in datasets:
@@ -262,40 +271,50 @@ def ranking_table(
         rows = {}
         for name in models:
             params = choose(name, validation, tune, side)
+            if "warm" not in protocols:  # the cold-start tables only need the chosen parameters
+                rows[name] = ([], params)
+                continue
             runs = []
             for run_seed in [seed + n for n in range(seeds)] if name in SEEDED else [None]:
                 run_params = params if run_seed is None else {**params, "seed": run_seed}
                 runs.append(fit_and_evaluate(build(name, run_params, side), test, negatives=negatives))
                 print(f"  {name} {run_params}: {runs[-1]}", flush=True)
             rows[name] = (runs, params)
-        columns = "HR@10 | NDCG@10 | sampled HR@10 | sampled NDCG@10 | fit s | score s | seeds | parameters"
-        print(f"\n| {dataset} | {columns} |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        means = {}
-        for name, (runs, params) in rows.items():
-            means[name] = {key: float(np.mean([run[key] for run in runs])) for key in (*METRICS, *TIMES)}
-            cells = []
-            for key in METRICS:
-                spread = f" ± {np.std([run[key] for run in runs], ddof=1):.4f}" if len(runs) > 1 else ""
-                cells.append(f"{means[name][key]:.4f}{spread}")
-            print(
-                f"| {name} | {' | '.join(cells)} | "
-                + " | ".join(f"{means[name][key]:.1f}" for key in TIMES)
-                + f" | {len(runs)} | {params} |"
-            )
-        if PRODUCTION in means:
-            losses = [
-                f"{name} {key}"
-                for name in means
-                if name not in (PRODUCTION, "neumf")
-                for key in METRICS[:2]
-                if means[PRODUCTION][key] <= means[name][key]
-            ]
-            print(
-                f"\nThe production NeuMF (history + content) beats every baseline on HR@10 and NDCG@10 (means): "
-                f"{'yes' if not losses else 'NO, not ' + ', '.join(losses)}"
-            )
-        cold_start_tables(dataset, interactions, side, rows, seed, seeds, max_users)
+        if "warm" in protocols:
+            _warm_table(dataset, rows)
+        if "cold" in protocols:
+            cold_start_tables(dataset, interactions, side, rows, seed, seeds, max_users)
+
+
+def _warm_table(dataset: str, rows: dict[str, tuple[list[dict], dict]]) -> None:
+    """The warm leave-one-out table: each model's mean (and spread over seeds) of every metric."""
+    columns = "HR@10 | NDCG@10 | sampled HR@10 | sampled NDCG@10 | fit s | score s | seeds | parameters"
+    print(f"\n| {dataset} | {columns} |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    means = {}
+    for name, (runs, params) in rows.items():
+        means[name] = {key: float(np.mean([run[key] for run in runs])) for key in (*METRICS, *TIMES)}
+        cells = []
+        for key in METRICS:
+            spread = f" ± {np.std([run[key] for run in runs], ddof=1):.4f}" if len(runs) > 1 else ""
+            cells.append(f"{means[name][key]:.4f}{spread}")
+        print(
+            f"| {name} | {' | '.join(cells)} | "
+            + " | ".join(f"{means[name][key]:.1f}" for key in TIMES)
+            + f" | {len(runs)} | {params} |"
+        )
+    if PRODUCTION in means:
+        losses = [
+            f"{name} {key}"
+            for name in means
+            if name not in (PRODUCTION, "neumf")
+            for key in METRICS[:2]
+            if means[PRODUCTION][key] <= means[name][key]
+        ]
+        print(
+            f"\nThe production NeuMF (history + content) beats every baseline on HR@10 and NDCG@10 (means): "
+            f"{'yes' if not losses else 'NO, not ' + ', '.join(losses)}"
+        )
 
 
 def _seeded_runs(name: str, params: dict, seed: int, seeds: int) -> list[dict]:
@@ -421,13 +440,18 @@ def main() -> None:
     parser.add_argument("--no-tune", dest="tune", action="store_false")
     parser.add_argument("--max-users", type=int, help="test readers sampled per data set (default: all of them)")
     parser.add_argument("--rating-folds", nargs="*", type=int, default=[1, 2, 3, 4, 5])
+    parser.add_argument(
+        "--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS, help="warm and/or cold-start tables"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--seeds", type=int, default=5, help="fits of each seeded model (seed, seed+1, ...); the table shows the mean"
     )
     args = parser.parse_args()
     if args.datasets and args.models:
-        ranking_table(args.datasets, args.models, args.tune, args.max_users, args.seed, args.seeds)
+        ranking_table(
+            args.datasets, args.models, args.tune, args.max_users, args.seed, args.seeds, tuple(args.protocols)
+        )
     if args.rating_folds:
         rating_table(args.rating_folds, args.seed, args.tune)
 
