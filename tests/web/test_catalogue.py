@@ -7,8 +7,9 @@ from sqlalchemy import func, select
 
 from tests.helpers import create_user, log_in, make_book
 from webapp.extensions import db
-from webapp.models import BookView, Favourite, Loan, Rating, Review
+from webapp.models import Book, BookView, Favourite, Loan, Rating, Review
 from webapp.models.base import utcnow
+from webapp.services.catalogue import paginate
 
 
 @pytest.fixture()
@@ -46,6 +47,15 @@ def test_pagination(app, client, books):
         assert client.get("/books?page=-4").status_code == 200
     finally:
         app.config["BOOKS_PER_PAGE"] = 24
+
+
+@pytest.mark.parametrize(
+    "page, shown, total, pages",
+    [(1, 2, 5, 3), (2, 2, 5, 3), (3, 1, 5, 3), (4, 0, 5, 3), (-4, 2, 5, 3)],
+)
+def test_a_page_knows_the_total_whether_or_not_it_counted(app, books, page, shown, total, pages):
+    pagination = paginate(select(Book).order_by(Book.id), page, per_page=2)
+    assert (len(pagination.items), pagination.total, pagination.pages) == (shown, total, pages)
 
 
 @pytest.mark.parametrize(

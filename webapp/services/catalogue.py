@@ -96,11 +96,20 @@ def book_query(query: str | None = None, category_id: int | None = None, sort: s
     return stmt.order_by(*order, *sort_orders.get(sort, sort_orders["popularity"]), Book.id)
 
 
+def paginate(stmt: Select, page: int, per_page: int):
+    """One page of ``stmt``'s rows; the rows are counted only when the page is full (a short page tells the total)."""
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False, max_per_page=100, count=False)
+    shown = len(pagination.items)
+    if shown < pagination.per_page and (shown or pagination.page == 1):
+        pagination.total = (pagination.page - 1) * pagination.per_page + shown
+    else:
+        pagination.total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return pagination
+
+
 def paginate_books(stmt: Select, page: int, per_page: int):
     """One page of books, with their categories loaded in the same round trip."""
-    return db.paginate(
-        stmt.options(selectinload(Book.category)), page=page, per_page=per_page, error_out=False, max_per_page=100
-    )
+    return paginate(stmt.options(selectinload(Book.category)), page, per_page)
 
 
 def get_book(book_id: int) -> Book:
@@ -145,7 +154,7 @@ def reviews_page(book_id: int, page: int, per_page: int = 10):
         .options(selectinload(Review.user))
         .order_by(Review.created_at.desc(), Review.id.desc())
     )
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return paginate(stmt, page, per_page)
 
 
 @dataclass
