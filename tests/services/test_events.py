@@ -49,3 +49,31 @@ def test_reader_events_filters_by_kind_moment_and_reader(cancelled_and_paid, rea
 def test_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="Unknown event kind"):
         events.reader_events(["gossip"])
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1000])
+def test_training_events_read_in_chunks_are_the_same_events(app, reader, monkeypatch, chunk_rows):
+    from tests.helpers import make_book
+    from webapp.services import activity
+
+    books = [make_book(f"Book {n}") for n in range(3)]
+    for stars, book in zip((5, 3, 4), books, strict=True):
+        activity.rate(reader.id, book.id, stars)
+    activity.toggle_favourite(reader.id, books[0].id)
+    monkeypatch.setattr(recommendations, "EVENT_CHUNK_ROWS", chunk_rows)
+    frame = recommendations.load_events()
+    assert sorted(zip(frame["kind"], frame["item_id"], frame["rating"], strict=True)) == sorted(
+        [
+            ("rating", books[0].id, 5),
+            ("rating", books[1].id, 3),
+            ("rating", books[2].id, 4),
+            ("favourite", books[0].id, 0),
+        ]
+    )
+    assert list(frame.columns) == ["user_id", "item_id", "kind", "rating", "timestamp"]
+    assert frame["timestamp"].dtype == "float64" and (frame["user_id"] == reader.id).all()
+
+
+def test_no_events_give_an_empty_frame_with_the_columns(app):
+    frame = recommendations.load_events()
+    assert frame.empty and list(frame.columns) == ["user_id", "item_id", "kind", "rating", "timestamp"]

@@ -36,21 +36,35 @@ from webapp.models import (
 from webapp.models.base import utcnow
 from webapp.models.recs import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED
 from webapp.recsys.serving import RatingPredictor, vector_from_bytes
-from webapp.services.events import reader_events
+from webapp.services.events import EVENT_KINDS, reader_events
 
 EPOCH = pd.Timestamp("1970-01-01")
 RATING_ARTIFACT = "rating_model"
 
 
+# Events are streamed and typed this many rows at a time, each kind held once (a category):
+# read whole, the rows as Python objects took about six times the memory of the frame.
+EVENT_CHUNK_ROWS = 100_000
+_KIND = pd.CategoricalDtype(EVENT_KINDS)
+
+
 def load_events(until: datetime | None = None) -> pd.DataFrame:
     """Every reader-book event (before ``until``): columns user_id, item_id, kind, timestamp (s), rating (or 0)."""
     events = reader_events(until=until)
-    rows = db.session.execute(select(events).where(events.c.user_id.is_not(None))).all()
+    stmt = select(events).where(events.c.user_id.is_not(None)).execution_options(yield_per=EVENT_CHUNK_ROWS)
+    frames = [_event_frame(rows) for rows in db.session.execute(stmt).partitions()]
+    frame = pd.concat(frames, ignore_index=True) if frames else _event_frame([])
+    return frame.astype({"kind": object})  # one string object per kind, shared by the rows
+
+
+def _event_frame(rows) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["user_id", "item_id", "kind", "moment", "rating"])
     if frame.empty:
         return frame.assign(timestamp=pd.Series(dtype="float64")).drop(columns="moment")
     frame["timestamp"] = (pd.to_datetime(frame["moment"]) - EPOCH).dt.total_seconds()
-    return frame.drop(columns="moment").astype({"user_id": "int64", "item_id": "int64", "rating": "int64"})
+    return frame.drop(columns="moment").astype(
+        {"user_id": "int64", "item_id": "int64", "kind": _KIND, "rating": "int64"}
+    )
 
 
 CATALOGUE_COLUMNS = ["book_id", "title", "category", "authors", "year", "tags"]
