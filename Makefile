@@ -50,9 +50,11 @@ redis:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; fi; }
 
-## Run the whole test suite (SQLite; TEST_DATABASE_URL=mysql+pymysql://... for MariaDB/MySQL).
+## Run the whole test suite (SQLite; TEST_DATABASE_URL=mysql+pymysql://... for MariaDB/MySQL), one
+## pytest-xdist worker per core, each with its own SQLite file and Redis; a test file stays on one worker.
+TEST_WORKERS ?= auto
 test: install-dev browser redis
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## The tests that touch the database, against TEST_DATABASE_URL.
 test-db: install-dev redis
