@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 from flask import current_app
 from sqlalchemy import delete, func, insert, select, update
@@ -199,8 +200,16 @@ POPULAR_KINDS = ("loan", "purchase", "rating", "favourite")
 POPULAR_RANKING_KEY = "popular-ranking"
 
 
-def popular_ranking() -> list[tuple[int, int | None]]:
-    """Every book as (id, category id), most popular lately first: the same for every reader.
+@dataclass(frozen=True)
+class PopularRanking:
+    """Every book, most popular lately first: ids and category ids (-1: none) as arrays, cheap to cache."""
+
+    book_ids: np.ndarray
+    category_ids: np.ndarray
+
+
+def popular_ranking() -> PopularRanking:
+    """Every book with its category, most popular lately first: the same for every reader.
 
     "Popular lately" counts loans, purchases, ratings and favourites of the last 30 days
     (ties: Goodreads' rating count, then id). It is computed once per
@@ -213,14 +222,13 @@ def popular_ranking() -> list[tuple[int, int | None]]:
     activity = reader_events(POPULAR_KINDS, since=utcnow() - timedelta(days=30))
     recent = select(activity.c.book_id, func.count().label("hits")).group_by(activity.c.book_id).subquery()
     hits = func.coalesce(recent.c.hits, 0)
-    ranking = [
-        (book_id, category_id)
-        for book_id, category_id in db.session.execute(
-            select(Book.id, Book.category_id)
-            .outerjoin(recent, recent.c.book_id == Book.id)
-            .order_by(hits.desc(), Book.ratings_count.desc(), Book.id)
-        )
-    ]
+    rows = db.session.execute(
+        select(Book.id, func.coalesce(Book.category_id, -1))
+        .outerjoin(recent, recent.c.book_id == Book.id)
+        .order_by(hits.desc(), Book.ratings_count.desc(), Book.id)
+    ).all()
+    columns = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    ranking = PopularRanking(book_ids=columns[:, 0].copy(), category_ids=columns[:, 1].copy())
     if seconds:
         cache.set(POPULAR_RANKING_KEY, ranking, timeout=seconds)
     return ranking
@@ -229,8 +237,9 @@ def popular_ranking() -> list[tuple[int, int | None]]:
 def popular_by_category(categories: int = 8, per_category: int = 6) -> list[tuple[Category, list[Book]]]:
     """The most popular books of the categories whose top books are most popular (for a newcomer to pick from)."""
     chosen: dict[int, list[int]] = {}
-    for book_id, category_id in popular_ranking():
-        if category_id is None:
+    ranking = popular_ranking()
+    for book_id, category_id in zip(ranking.book_ids.tolist(), ranking.category_ids.tolist(), strict=True):
+        if category_id < 0:
             continue
         if category_id not in chosen and len(chosen) >= categories:
             continue
@@ -260,15 +269,13 @@ def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[Shown
     if user_id is not None:
         own = set(db.session.scalars(select(reader_events(POPULAR_KINDS, user_id=user_id).c.book_id)))
     ranking = popular_ranking()
-    category_of = dict(ranking)
-    favourite_categories = {
-        category
-        for category, _count in Counter(category_of[book] for book in own if category_of.get(book)).most_common(3)
-    }
-    candidates = [book for book, _category in ranking if book not in own]
-    in_favourites = [book for book in candidates if category_of[book] in favourite_categories][:limit]
-    chosen = set(in_favourites)
-    overall = [book for book in candidates if book not in chosen][: limit - len(in_favourites)]
+    owned = np.isin(ranking.book_ids, np.fromiter(own, dtype=np.int64, count=len(own)))
+    own_categories = ranking.category_ids[owned]
+    favourite_categories = [category for category, _n in Counter(own_categories[own_categories >= 0]).most_common(3)]
+    in_favourite_category = np.isin(ranking.category_ids, favourite_categories)
+    in_favourites = ranking.book_ids[~owned & in_favourite_category][:limit].tolist()
+    # With fewer than ``limit`` in the favourite categories, every one of them is taken.
+    overall = ranking.book_ids[~owned & ~in_favourite_category][: limit - len(in_favourites)].tolist()
     found = {
         book.id: (book, category)
         for book, category in db.session.execute(
