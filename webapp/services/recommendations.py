@@ -197,7 +197,7 @@ class ShownRecommendation:
 
 # What makes a book popular for the fallback, and what a reader already has.
 POPULAR_KINDS = ("loan", "purchase", "rating", "favourite")
-POPULAR_RANKING_KEY = "popular-ranking"
+POPULAR_RANKING_KEY = "popular-ranking:arrays"  # named by its format: a server of the last release may share the cache
 
 
 @dataclass(frozen=True)
