@@ -327,10 +327,12 @@ class NeuMF(Recommender):
     # The defaults are what ``flask train-recs`` trains (benchmarks/recsys_benchmark.py tunes its own).
     factors: int = 32
     mlp_layers: tuple[int, ...] = (64, 32, 16)
-    learning_rate: float = 0.003
+    learning_rate: float = 0.01
     l2: float = 0.0
     epochs: int = 3
-    batch_size: int = 4096
+    # Large batches: a step's fixed cost dominated at 4096 (43 s an epoch on the demo, 18-24 s at
+    # 16384 with the learning rate raised to match; the same validation NDCG@10 after 3 epochs).
+    batch_size: int = 16384
     negatives: int = 3
     patience: int = 3
     validation_users: int = 1500
