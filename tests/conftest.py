@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from tests.helpers import SHARED_DATA_DIR, clear_all_tables, create_user, log_in, make_config
 from webapp import create_app
-from webapp.extensions import db
+from webapp.extensions import cache, db
 from webapp.models import User
 
 
@@ -54,14 +54,12 @@ def session_app(database_url: str) -> Iterator[Flask]:
 @pytest.fixture()
 def app(session_app: Flask) -> Iterator[Flask]:
     """The app inside an application context, on an empty database."""
-    from webapp.services.catalogue import clear_hot_cache
-
-    clear_hot_cache()
     if session_app.config.get("REDIS_URL"):  # CI's run with TEST_REDIS_URL: no counts or pages from an earlier test
         import redis
 
         redis.Redis.from_url(session_app.config["REDIS_URL"]).flushdb()
     with session_app.app_context():
+        cache.clear()  # no ranking or fragment from an earlier test
         clear_all_tables()
         yield session_app
         db.session.remove()

@@ -62,6 +62,10 @@ class Config:
     SHARED_FRAGMENT_SECONDS = _int_env("SHARED_FRAGMENT_SECONDS", 30)
     # The popularity ranking behind new readers' recommendations is recomputed this often (0: every time).
     POPULAR_RANKING_SECONDS = _int_env("POPULAR_RANKING_SECONDS", 300)
+    # The hot books (home page, categories) are recomputed this often (0: every time).
+    HOT_RANKING_SECONDS = _int_env("HOT_RANKING_SECONDS", 60)
+    # Both rankings are recomputed by a thread while readers get the last one (webapp/revalidating_cache.py).
+    REFRESH_IN_BACKGROUND = True
     # Book-page views are written in batches at most this many seconds late (0: at once).
     VIEW_FLUSH_SECONDS = _int_env("VIEW_FLUSH_SECONDS", 1)
 
@@ -105,4 +109,5 @@ class TestConfig(Config):
     ANONYMOUS_PAGE_SECONDS = 0
     SHARED_FRAGMENT_SECONDS = 0
     POPULAR_RANKING_SECONDS = 0
+    REFRESH_IN_BACKGROUND = False  # a stale ranking is recomputed by the request that finds it
     VIEW_FLUSH_SECONDS = 0

@@ -4,9 +4,8 @@ import pytest
 from sqlalchemy import event, func
 
 from tests.helpers import clear_all_tables, create_user, log_in, make_book
-from webapp.extensions import db
+from webapp.extensions import cache, db
 from webapp.models import Book, CartItem, Favourite, Rating, Review
-from webapp.services.catalogue import clear_hot_cache
 
 
 class StatementCounter:
@@ -61,7 +60,7 @@ def test_statement_count_does_not_grow_with_the_data(app, monkeypatch, url):
     for n_books in (6, 60):
         with app.app_context():  # a fresh context: its own session and g, like a real request
             clear_all_tables()
-            clear_hot_cache()
+            cache.clear()
             _fill(n_books)
             first_book = db.session.scalar(db.select(func.min(Book.id)))
         client = app.test_client()

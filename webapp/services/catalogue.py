@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -16,6 +16,7 @@ from webapp.models import Book, CartItem, Category, Favourite, Hold, Loan, Model
 from webapp.models.base import utcnow
 from webapp.models.catalogue import normalize_text
 from webapp.models.circulation import ACTIVE_HOLD_STATUSES
+from webapp.revalidating_cache import kept
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.events import reader_events
 from webapp.services.genres import slugify
@@ -235,8 +236,6 @@ def book_exists(book_id: int) -> bool:
 HOT_WEIGHTS = {"loan": 3.0, "purchase": 3.0, "rating": 2.0, "favourite": 1.0, "view": 0.5}
 HOT_HALF_LIFE_DAYS = 7.0
 HOT_WINDOW_DAYS = 30
-HOT_CACHE_SECONDS = 60
-_hot_cache: dict[tuple, tuple[float, list[tuple[int, float]]]] = {}
 
 
 def hot_scores(limit: int = 50, category_id: int | None = None) -> list[tuple[int, float]]:
@@ -247,12 +246,17 @@ def hot_scores(limit: int = 50, category_id: int | None = None) -> list[tuple[in
     with w = 3 for a loan or a purchased copy, 2 for a rating, 1 for a favourite and 0.5
     for a page view, and age_days the whole days since the event: an event loses half
     its weight every week. Counts are aggregated per book, kind and day in the database;
-    the result is kept for a minute.
+    the ranking is shared and recomputed in the background every ``HOT_RANKING_SECONDS``
+    (:mod:`webapp.revalidating_cache`).
     """
-    key = (limit, category_id)
-    cached = _hot_cache.get(key)
-    if cached and time.monotonic() - cached[0] < HOT_CACHE_SECONDS:
-        return cached[1]
+    return kept(
+        f"hot-ranking:{limit}:{category_id}",
+        lambda: _hot_scores(limit, category_id),
+        current_app.config.get("HOT_RANKING_SECONDS", 0),
+    )
+
+
+def _hot_scores(limit: int, category_id: int | None) -> list[tuple[int, float]]:
     since = utcnow() - timedelta(days=HOT_WINDOW_DAYS)
     events = reader_events(HOT_WEIGHTS, since=since)
     day = func.date(events.c.moment)
@@ -265,14 +269,7 @@ def hot_scores(limit: int = 50, category_id: int | None = None) -> list[tuple[in
         day = day if isinstance(day, date) else date.fromisoformat(str(day))
         age = max((today - day).days, 0)
         heat[book_id] = heat.get(book_id, 0.0) + HOT_WEIGHTS[kind] * count * math.pow(0.5, age / HOT_HALF_LIFE_DAYS)
-    ranking = sorted(heat.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
-    _hot_cache[key] = (time.monotonic(), ranking)
-    return ranking
-
-
-def clear_hot_cache() -> None:
-    """Forget the cached hot ranking (tests, and after bulk changes)."""
-    _hot_cache.clear()
+    return sorted(heat.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
 
 
 def hot_books(limit: int = 12, category_id: int | None = None) -> list[tuple[Book, float]]:

@@ -18,7 +18,7 @@ import pandas as pd
 from flask import current_app
 from sqlalchemy import delete, func, insert, select, update
 
-from webapp.extensions import cache, db
+from webapp.extensions import db
 from webapp.models import (
     Book,
     BookFactors,
@@ -37,6 +37,7 @@ from webapp.models import (
 from webapp.models.base import utcnow
 from webapp.models.recs import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED
 from webapp.recsys.serving import RatingPredictor, vector_from_bytes
+from webapp.revalidating_cache import kept
 from webapp.services.events import EVENT_KINDS, reader_events
 
 EPOCH = pd.Timestamp("1970-01-01")
@@ -202,7 +203,8 @@ class ShownRecommendation:
 
 # What makes a book popular for the fallback, and what a reader already has.
 POPULAR_KINDS = ("loan", "purchase", "rating", "favourite")
-POPULAR_RANKING_KEY = "popular-ranking:arrays"  # named by its format: a server of the last release may share the cache
+# Named by its format, (computed at, arrays): a server of an earlier release may share the cache.
+POPULAR_RANKING_KEY = "popular-ranking:dated-arrays"
 
 
 @dataclass(frozen=True)
@@ -218,12 +220,13 @@ def popular_ranking() -> PopularRanking:
 
     "Popular lately" counts loans, purchases, ratings and favourites of the last 30 days
     (ties: Goodreads' rating count, then id). It is computed once per
-    ``POPULAR_RANKING_SECONDS`` and shared through the cache (every worker and server
-    with Redis), not once per reader's page.
+    ``POPULAR_RANKING_SECONDS``, in the background once it exists, and shared through the
+    cache (every worker and server with Redis), not once per reader's page.
     """
-    seconds = current_app.config.get("POPULAR_RANKING_SECONDS", 0)
-    if seconds and (ranking := cache.get(POPULAR_RANKING_KEY)) is not None:
-        return ranking
+    return kept(POPULAR_RANKING_KEY, _popular_ranking, current_app.config.get("POPULAR_RANKING_SECONDS", 0))
+
+
+def _popular_ranking() -> PopularRanking:
     activity = reader_events(POPULAR_KINDS, since=utcnow() - timedelta(days=30))
     recent = select(activity.c.book_id, func.count().label("hits")).group_by(activity.c.book_id).subquery()
     hits = func.coalesce(recent.c.hits, 0)
@@ -233,10 +236,7 @@ def popular_ranking() -> PopularRanking:
         .order_by(hits.desc(), Book.ratings_count.desc(), Book.id)
     ).all()
     columns = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    ranking = PopularRanking(book_ids=columns[:, 0].copy(), category_ids=columns[:, 1].copy())
-    if seconds:
-        cache.set(POPULAR_RANKING_KEY, ranking, timeout=seconds)
-    return ranking
+    return PopularRanking(book_ids=columns[:, 0].copy(), category_ids=columns[:, 1].copy())
 
 
 def popular_by_category(categories: int = 8, per_category: int = 6) -> list[tuple[Category, list[Book]]]:

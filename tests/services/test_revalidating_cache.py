@@ -1,0 +1,101 @@
+"""Shared rankings: reused while fresh, served stale while one thread recomputes them, never lost to a failure."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.helpers import make_book
+from webapp import revalidating_cache
+from webapp.extensions import cache
+from webapp.revalidating_cache import kept
+from webapp.services import catalogue
+
+
+class Counter:
+    """A computation that counts its calls and returns ``value``; it can be held back or made to fail."""
+
+    def __init__(self, value: str) -> None:
+        self.value, self.calls, self.fail = value, 0, False
+        self.release = threading.Event()
+        self.release.set()
+
+    def __call__(self) -> str:
+        self.calls += 1
+        self.release.wait(5)
+        if self.fail:
+            raise RuntimeError("the database went away")
+        return self.value
+
+
+@pytest.fixture()
+def clock(monkeypatch):
+    """The helper's clock, moved on by hand."""
+    now = [1_000_000.0]
+    monkeypatch.setattr(revalidating_cache.time, "time", lambda: now[0])
+    return now
+
+
+@pytest.fixture()
+def background(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REFRESH_IN_BACKGROUND", True)
+
+
+def _wait_for(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the background refresh did not finish"
+        time.sleep(0.01)
+
+
+def test_period_zero_computes_every_time(app):
+    compute = Counter("ranking")
+    assert [kept("k", compute, 0) for _ in range(3)] == ["ranking"] * 3
+    assert compute.calls == 3
+
+
+def test_a_fresh_value_is_computed_once(app, clock):
+    compute = Counter("ranking")
+    assert kept("k", compute, 60) == kept("k", compute, 60) == "ranking"
+    clock[0] += 59
+    assert kept("k", compute, 60) == "ranking"
+    assert compute.calls == 1
+
+
+def test_a_stale_value_is_served_while_one_thread_recomputes_it(app, clock, background):
+    kept("k", Counter("old"), 60)
+    clock[0] += 61
+    newer = Counter("new")
+    newer.release.clear()  # the refresh is still running while readers come
+    assert [kept("k", newer, 60) for _ in range(5)] == ["old"] * 5
+    newer.release.set()
+    _wait_for(lambda: cache.get("k")[1] == "new")
+    assert kept("k", newer, 60) == "new"
+    assert newer.calls == 1  # five stale reads, one refresh
+
+
+def test_a_failed_refresh_keeps_the_old_value_and_is_tried_again(app, clock):
+    kept("k", Counter("old"), 60)
+    clock[0] += 61
+    broken = Counter("new")
+    broken.fail = True
+    assert kept("k", broken, 60) == "old"
+    assert kept("k", broken, 60) == "old"
+    assert broken.calls == 2  # the claim was given back, so the next stale read tried again
+    broken.fail = False
+    kept("k", broken, 60)
+    assert kept("k", broken, 60) == "new"
+
+
+def test_the_hot_books_follow_new_activity_after_their_period(app, clock, monkeypatch, reader_client):
+    monkeypatch.setitem(app.config, "HOT_RANKING_SECONDS", 60)
+    quiet, busy = make_book("Quiet"), make_book("Busy")
+    assert catalogue.hot_scores() == []
+    reader_client.post(f"/books/{busy.id}/rate", data={"stars": "5"})
+    assert catalogue.hot_scores() == []  # within the period: the ranking is kept
+    clock[0] += 61
+    catalogue.hot_scores()  # stale: served once more, and recomputed (inline in the tests)
+    assert [book_id for book_id, _ in catalogue.hot_scores()] == [busy.id]
+    assert quiet.id not in dict(catalogue.hot_scores())
