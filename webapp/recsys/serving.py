@@ -157,6 +157,9 @@ class ContentTower:
         return x @ w["to_gmf_kernel"] + w["to_gmf_bias"], x @ w["to_mlp_kernel"] + w["to_mlp_bias"]
 
 
+SCORE_BLOCK_PAIRS = 250_000
+
+
 class NeuMFScorer:
     """A trained NeuMF's item side and output layers in NumPy: scores every item for given user vectors.
 
@@ -175,7 +178,9 @@ class NeuMFScorer:
         self.dense = []
         depth = 1
         while f"dense_{depth}_kernel" in a:
-            self.dense.append((a[f"dense_{depth}_kernel"], a[f"dense_{depth}_bias"]))
+            self.dense.append(
+                (a[f"dense_{depth}_kernel"].astype(np.float32), a[f"dense_{depth}_bias"].astype(np.float32))
+            )
             depth += 1
 
     @property
@@ -202,21 +207,35 @@ class NeuMFScorer:
         return gmf, mlp
 
     def score(self, gmf_user: np.ndarray, mlp_user: np.ndarray) -> np.ndarray:
-        """Logits of every item for each user vector pair, in blocks (sigmoid is monotonic)."""
+        """Logits of every item for each user vector pair (sigmoid is monotonic).
+
+        The MLP runs over blocks of about ``SCORE_BLOCK_PAIRS`` (user, item) pairs in
+        buffers reused from block to block: small enough to stay in the CPU's cache, and
+        no new memory per layer (a third faster than fresh 8-million-float blocks).
+        """
         a = self.arrays
         n_users, n_items = len(gmf_user), self.n_items
         out = np.empty((n_users, n_items), dtype=np.float32)
         width = self.item_first.shape[1]
-        block = max(1, int(8_000_000 // max(n_items * width, 1)))
-        user_first = mlp_user @ a["first_user_kernel"]
+        block = max(1, SCORE_BLOCK_PAIRS // max(n_items, 1))
+        user_first = np.asarray(mlp_user @ a["first_user_kernel"], dtype=np.float32)
+        first = np.empty((min(block, n_users), n_items, width), dtype=np.float32)
+        buffers = [np.empty((len(first) * n_items, kernel.shape[1]), dtype=np.float32) for kernel, _ in self.dense]
         for start in range(0, n_users, block):
             stop = min(start + block, n_users)
-            hidden = np.maximum(user_first[start:stop, None, :] + self.item_first[None, :, :], 0.0)
+            hidden = first[: stop - start]
+            np.add(user_first[start:stop, None, :], self.item_first[None, :, :], out=hidden)
+            np.maximum(hidden, 0.0, out=hidden)
             hidden = hidden.reshape(-1, width)
-            for kernel, bias in self.dense:
-                hidden = np.maximum(hidden @ kernel + bias, 0.0)
-            mlp = (hidden @ a["out_mlp"]).reshape(stop - start, n_items)
-            out[start:stop] = gmf_user[start:stop] @ self.gmf_item_t + mlp + float(a["out_bias"])
+            for (kernel, bias), buffer in zip(self.dense, buffers, strict=True):
+                layer = buffer[: len(hidden)]
+                np.matmul(hidden, kernel, out=layer)
+                layer += bias
+                np.maximum(layer, 0.0, out=layer)
+                hidden = layer
+            np.matmul(gmf_user[start:stop], self.gmf_item_t, out=out[start:stop])
+            out[start:stop] += (hidden @ a["out_mlp"]).reshape(stop - start, n_items)
+        out += float(a["out_bias"])
         return out
 
     def with_items(self, gmf: np.ndarray, mlp: np.ndarray) -> NeuMFScorer:
