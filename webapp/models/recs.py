@@ -72,6 +72,8 @@ class Recommendation(db.Model):
         UniqueConstraint("model_run_id", "user_id", "rank"),
         CheckConstraint("rank >= 1", name="rank_positive"),
         Index("ix_recommendations_user_id_model_run_id", "user_id", "model_run_id"),
+        # The statistics screen counts the books a run recommends from this index alone.
+        Index("ix_recommendations_model_run_id_book_id", "model_run_id", "book_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
