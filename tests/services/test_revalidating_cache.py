@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import runpy
 import threading
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from tests.helpers import make_book
 from webapp import revalidating_cache
 from webapp.extensions import cache
 from webapp.revalidating_cache import kept
-from webapp.services import catalogue
+from webapp.services import catalogue, recommendations
+from webapp.services.recommendations import POPULAR_RANKING_KEY
 
 
 class Counter:
@@ -99,3 +104,29 @@ def test_the_hot_books_follow_new_activity_after_their_period(app, clock, monkey
     catalogue.hot_scores()  # stale: served once more, and recomputed (inline in the tests)
     assert [book_id for book_id, _ in catalogue.hot_scores()] == [busy.id]
     assert quiet.id not in dict(catalogue.hot_scores())
+
+
+def _gunicorn_hook():
+    return runpy.run_path(str(Path(__file__).parents[2] / "gunicorn.conf.py"))["post_worker_init"]
+
+
+def test_a_gunicorn_worker_computes_the_shared_rankings_before_its_first_request(app, monkeypatch):
+    monkeypatch.setitem(app.config, "POPULAR_RANKING_SECONDS", 300)
+    monkeypatch.setitem(app.config, "HOT_RANKING_SECONDS", 60)
+    book = make_book("Dune")
+    _gunicorn_hook()(SimpleNamespace(wsgi=app))
+    assert cache.get(POPULAR_RANKING_KEY)[1].book_ids.tolist() == [book.id]
+    for limit in (catalogue.HOME_HOT_BOOKS, catalogue.HOT_PAGE_BOOKS):
+        assert cache.get(f"hot-ranking:{limit}:None") is not None
+
+
+def test_a_worker_starts_even_when_the_rankings_cannot_be_computed(app, monkeypatch, caplog):
+    monkeypatch.setitem(app.config, "POPULAR_RANKING_SECONDS", 300)
+
+    def broken() -> None:
+        raise OperationalError("SELECT", {}, Exception("no such table: books"))
+
+    monkeypatch.setattr(recommendations, "_popular_ranking", broken)
+    _gunicorn_hook()(SimpleNamespace(wsgi=app))
+    assert "Could not compute the shared rankings and the live model" in caplog.text
+    assert cache.get(POPULAR_RANKING_KEY) is None

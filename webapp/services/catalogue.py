@@ -236,6 +236,8 @@ def book_exists(book_id: int) -> bool:
 HOT_WEIGHTS = {"loan": 3.0, "purchase": 3.0, "rating": 2.0, "favourite": 1.0, "view": 0.5}
 HOT_HALF_LIFE_DAYS = 7.0
 HOT_WINDOW_DAYS = 30
+HOME_HOT_BOOKS = 12  # the home page's shelf of hot books
+HOT_PAGE_BOOKS = 30  # /hot
 
 
 def hot_scores(limit: int = 50, category_id: int | None = None) -> list[tuple[int, float]]:

@@ -35,7 +35,7 @@ from webapp.recsys.serving import (
     vector_from_bytes,
     vector_to_bytes,
 )
-from webapp.services import recommendations
+from webapp.services import catalogue, recommendations
 from webapp.services.errors import NotFound
 from webapp.services.events import reader_events
 from webapp.services.recommendations import ShownRecommendation
@@ -193,6 +193,24 @@ def after_reader_action(user_id: int) -> None:
 
 
 REFRESHED_KEY = "reader-recs-refreshed:{run}:{user}"
+
+
+def warm_up() -> None:
+    """Compute what pages share before a web worker takes requests (gunicorn.conf.py), unless it is cached.
+
+    That is the popularity ranking, the hot books of the home page and /hot, and the
+    active run's live model: each takes a fraction of a second to a second or two on the
+    demo, which the first reader of each worker would otherwise wait for. A failure (a
+    database not migrated yet) is logged, and each is computed on first use instead.
+    """
+    try:
+        recommendations.popular_ranking()
+        for limit in (catalogue.HOME_HOT_BOOKS, catalogue.HOT_PAGE_BOOKS):
+            catalogue.hot_scores(limit)
+        live_model()
+    except Exception:
+        logger.exception("Could not compute the shared rankings and the live model ahead of the first request.")
+        db.session.rollback()
 
 
 def recommendations_for(user_id: int, limit: int = 20) -> list[ShownRecommendation]:

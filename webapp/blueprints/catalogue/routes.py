@@ -93,7 +93,7 @@ def hot():
     return cached_for_anonymous(
         lambda: render_template(
             "catalogue/hot.html",
-            books=catalogue_service.hot_books(limit=30),
+            books=catalogue_service.hot_books(limit=catalogue_service.HOT_PAGE_BOOKS),
             weights=catalogue_service.HOT_WEIGHTS,
             half_life=catalogue_service.HOT_HALF_LIFE_DAYS,
             window=catalogue_service.HOT_WINDOW_DAYS,

@@ -28,7 +28,7 @@ def _home_parts(render) -> dict[str, Markup]:
     categories = Markup(render("main/_home_categories.html", categories=catalogue_service.categories_with_counts()))
     books = render(
         "main/_home_books.html",
-        hot_books=catalogue_service.hot_books(limit=12),
+        hot_books=catalogue_service.hot_books(limit=catalogue_service.HOME_HOT_BOOKS),
         new_books=catalogue_service.newest_books(limit=6),
     )
     return {"categories": categories, "books": Markup(books)}
