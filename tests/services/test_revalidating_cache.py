@@ -15,7 +15,7 @@ from tests.helpers import make_book
 from webapp import revalidating_cache
 from webapp.extensions import cache
 from webapp.revalidating_cache import kept
-from webapp.services import catalogue, recommendations
+from webapp.services import catalogue, reader_recs, recommendations
 from webapp.services.recommendations import POPULAR_RANKING_KEY
 
 
@@ -110,11 +110,12 @@ def _gunicorn_hook():
     return runpy.run_path(str(Path(__file__).parents[2] / "gunicorn.conf.py"))["post_worker_init"]
 
 
-def test_a_gunicorn_worker_computes_the_shared_rankings_before_its_first_request(app, monkeypatch):
+def test_a_gunicorn_worker_computes_the_shared_rankings_as_it_starts(app, monkeypatch):
     monkeypatch.setitem(app.config, "POPULAR_RANKING_SECONDS", 300)
     monkeypatch.setitem(app.config, "HOT_RANKING_SECONDS", 60)
     book = make_book("Dune")
-    _gunicorn_hook()(SimpleNamespace(wsgi=app))
+    _gunicorn_hook()(SimpleNamespace(wsgi=app, cfg=SimpleNamespace(timeout=30)))
+    _wait_for(lambda: cache.get(f"hot-ranking:{catalogue.HOT_PAGE_BOOKS}:None") is not None)
     assert cache.get(POPULAR_RANKING_KEY)[1].book_ids.tolist() == [book.id]
     for limit in (catalogue.HOME_HOT_BOOKS, catalogue.HOT_PAGE_BOOKS):
         assert cache.get(f"hot-ranking:{limit}:None") is not None
@@ -127,6 +128,15 @@ def test_a_worker_starts_even_when_the_rankings_cannot_be_computed(app, monkeypa
         raise OperationalError("SELECT", {}, Exception("no such table: books"))
 
     monkeypatch.setattr(recommendations, "_popular_ranking", broken)
-    _gunicorn_hook()(SimpleNamespace(wsgi=app))
-    assert "Could not compute the shared rankings and the live model" in caplog.text
+    _gunicorn_hook()(SimpleNamespace(wsgi=app, cfg=SimpleNamespace(timeout=30)))
+    _wait_for(lambda: "Could not compute the shared rankings and the live model" in caplog.text)
     assert cache.get(POPULAR_RANKING_KEY) is None
+
+
+def test_a_slow_warm_up_does_not_hold_the_worker_past_half_its_timeout(app, monkeypatch):
+    finish = threading.Event()
+    monkeypatch.setattr(reader_recs, "warm_up", lambda: finish.wait(5))
+    started = time.monotonic()
+    _gunicorn_hook()(SimpleNamespace(wsgi=app, cfg=SimpleNamespace(timeout=0.4)))
+    assert 0.15 < time.monotonic() - started < 2  # waited about 0.2 s, then let the worker serve
+    finish.set()
