@@ -62,7 +62,7 @@ class Config:
     SHARED_FRAGMENT_SECONDS = _int_env("SHARED_FRAGMENT_SECONDS", 30)
     # The popularity ranking behind new readers' recommendations is recomputed this often (0: every time).
     POPULAR_RANKING_SECONDS = _int_env("POPULAR_RANKING_SECONDS", 300)
-    # The hot books (home page, categories) are recomputed this often (0: every time).
+    # The hot books (home page, /hot) are recomputed this often (0: every time).
     HOT_RANKING_SECONDS = _int_env("HOT_RANKING_SECONDS", 60)
     # Both rankings are recomputed by a thread while readers get the last one (webapp/revalidating_cache.py).
     REFRESH_IN_BACKGROUND = True
