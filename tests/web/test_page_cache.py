@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import create_user, log_in, make_book, make_config
-from webapp import create_app, page_cache
+from webapp import create_app, page_cache, revalidating_cache
 from webapp.extensions import cache, db
 from webapp.models import Book, BookView
 
@@ -79,11 +79,11 @@ def test_an_expired_page_is_served_stale_while_another_request_renders_it(app, c
     client.get("/books")
     _rename(book, "Dune Messiah")
     clock = time.time() + 31  # the copy is no longer fresh ...
-    monkeypatch.setattr(page_cache.time, "time", lambda: clock)
-    _done, claimed = page_cache._claim_render("page:/books?")  # ... and another thread is re-rendering it
-    assert claimed
+    monkeypatch.setattr(revalidating_cache.time, "time", lambda: clock)
+    claim = revalidating_cache._claim("anonymous-page:/books?")  # ... and another thread is re-rendering it
+    assert claim is not None
     assert "Dune Messiah" not in client.get("/books").get_data(as_text=True)
-    page_cache._rendering.clear()
+    revalidating_cache._release("anonymous-page:/books?", claim)
     assert "Dune Messiah" in client.get("/books").get_data(as_text=True)  # this request re-renders
 
 
@@ -92,15 +92,15 @@ def test_without_a_copy_other_requests_wait_for_the_one_rendering_it(app, cache_
     renders = []
     started, release = threading.Event(), threading.Event()
     waiting = threading.Semaphore(0)
-    claim = page_cache._claim_render
+    claim = revalidating_cache._claim
 
     def claim_and_report(key):
-        done, mine = claim(key)
-        if not mine:
+        done = claim(key)
+        if done is None:
             waiting.release()  # this visitor found the page being rendered and will wait for it
-        return done, mine
+        return done
 
-    monkeypatch.setattr(page_cache, "_claim_render", claim_and_report)
+    monkeypatch.setattr(revalidating_cache, "_claim", claim_and_report)
 
     def slow_render():
         renders.append(1)
@@ -146,12 +146,12 @@ def test_with_redis_every_server_shares_one_copy_and_one_re_render(database_url,
     _rename(book, "Dune Messiah")
     assert "Dune Messiah" not in books_page(second)  # the first server's copy
     clock = time.time() + 31
-    monkeypatch.setattr(page_cache.time, "time", lambda: clock)  # the copy has expired ...
+    monkeypatch.setattr(revalidating_cache.time, "time", lambda: clock)  # the copy has expired ...
     with first.app_context():  # ... and a worker of the first server has claimed its re-render
-        assert cache.add("page:/books?#rendering", True, timeout=10)
+        assert cache.add("anonymous-page:/books?:refreshing", True, timeout=10)
     assert "Dune Messiah" not in books_page(second)  # so the second serves the old copy meanwhile
     with first.app_context():
-        cache.delete("page:/books?#rendering")
+        cache.delete("anonymous-page:/books?:refreshing")
     assert "Dune Messiah" in books_page(second)  # nobody is rendering it: the second does
     assert "Dune Messiah" in books_page(first)
 
