@@ -96,3 +96,17 @@ def test_a_book_imported_after_training_has_similar_books_and_can_be_recommended
     assert len(similar) >= 3 and new_book not in similar
     model = reader_recs.live_model()
     assert new_book.id in model.code_of_book  # scored with every other book from now on
+
+
+def test_a_reader_whose_only_book_was_imported_after_training_gets_recommendations_from_its_content(runner, demo):
+    run = _train(runner)
+    twin = db.session.scalar(select(Book).order_by(Book.ratings_count.desc()))
+    header = "book_id,isbn,authors,original_publication_year,title,average_rating,ratings_count,image_url,category"
+    row = f'99002,,"{twin.authors}",{twin.publication_year or ""},"{twin.title} (Illustrated)",4,1,,'
+    book_import.import_books(f"{header}\n{row}{twin.category.name if twin.category else ''}\n".encode())
+    new_book = db.session.scalar(select(Book).where(Book.source_book_id == 99002))
+    newcomer = create_user("newcomer")
+    activity.rate(newcomer.id, new_book.id, 5)
+    shown = reader_recs.recommendations_for(newcomer.id, limit=10)
+    assert shown and all(item.model_run_id == run.id for item in shown)  # personal, not the popular fallback
+    assert new_book.id not in {item.book.id for item in shown}

@@ -239,15 +239,22 @@ class NeuMFScorer:
         return out
 
     def with_items(self, gmf: np.ndarray, mlp: np.ndarray) -> NeuMFScorer:
-        """A scorer that also scores more items, given their GMF and MLP vectors (books added after training)."""
+        """A scorer that also scores more items, given their GMF and MLP vectors (books added after training).
+
+        In a reader's history such a book counts by its content vector when the model's
+        history embeddings include content (``history_content``), else not at all.
+        """
         a = self.arrays
-        return NeuMFScorer(
-            {
-                **a,
-                "gmf_item": np.vstack([a["gmf_item"], gmf]).astype(np.float32),
-                "mlp_item": np.vstack([a["mlp_item"], mlp]).astype(np.float32),
-            }
-        )
+        arrays = {
+            **a,
+            "gmf_item": np.vstack([a["gmf_item"], gmf]).astype(np.float32),
+            "mlp_item": np.vstack([a["mlp_item"], mlp]).astype(np.float32),
+        }
+        if "gmf_history" in a:
+            counts = float(a.get("history_content", 0.0))
+            arrays["gmf_history"] = np.vstack([a["gmf_history"], gmf * counts]).astype(np.float32)
+            arrays["mlp_history"] = np.vstack([a["mlp_history"], mlp * counts]).astype(np.float32)
+        return NeuMFScorer(arrays)
 
     def item_embeddings(self) -> np.ndarray:
         """Each item's GMF and MLP vectors side by side (for similar books and reasons)."""
