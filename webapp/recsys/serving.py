@@ -241,8 +241,8 @@ class NeuMFScorer:
     def with_items(self, gmf: np.ndarray, mlp: np.ndarray) -> NeuMFScorer:
         """A scorer that also scores more items, given their GMF and MLP vectors (books added after training).
 
-        In a reader's history such a book counts by its content vector when the model's
-        history embeddings include content (``history_content``), else not at all.
+        Such a book has no history embedding (nobody had it when the model learned them):
+        in a reader's history it counts for nothing until the next run.
         """
         a = self.arrays
         arrays = {
@@ -250,10 +250,9 @@ class NeuMFScorer:
             "gmf_item": np.vstack([a["gmf_item"], gmf]).astype(np.float32),
             "mlp_item": np.vstack([a["mlp_item"], mlp]).astype(np.float32),
         }
-        if "gmf_history" in a:
-            counts = float(a.get("history_content", 0.0))
-            arrays["gmf_history"] = np.vstack([a["gmf_history"], gmf * counts]).astype(np.float32)
-            arrays["mlp_history"] = np.vstack([a["mlp_history"], mlp * counts]).astype(np.float32)
+        for name in ("gmf_history", "mlp_history"):
+            if name in a:
+                arrays[name] = np.vstack([a[name], np.zeros((len(gmf), a[name].shape[1]), np.float32)])
         return NeuMFScorer(arrays)
 
     def item_embeddings(self) -> np.ndarray:
