@@ -159,13 +159,21 @@ def _history_embedding(
                 shape=(history.shape[1], dim), initializer=initializer, regularizer=regularizer, name="embeddings"
             )
 
+        def _summed(self, user):
+            # A (users x items) 0/1 matrix times the table: its gradient is a dense table-sized
+            # matrix, where gathering every history item's row would give one row per item read.
+            picked = tf.gather(rows, user)
+            indices = tf.stack([picked.value_rowids(), tf.cast(picked.flat_values, tf.int64)], axis=1)
+            ones = tf.ones_like(picked.flat_values, dtype=self.table.dtype)
+            shape = tf.stack([tf.shape(user, out_type=tf.int64)[0], tf.constant(history.shape[1], tf.int64)])
+            return tf.sparse.sparse_dense_matmul(tf.SparseTensor(indices, ones, shape), self.table)
+
         def call(self, inputs):
             if not leave_out:
-                total = tf.reduce_sum(tf.gather(self.table, tf.gather(rows, inputs)), axis=1)
+                total = self._summed(inputs)
                 return total / tf.sqrt(tf.maximum(tf.gather(lengths, inputs), 1.0))[:, None]
             user, left_out = inputs[0][:: self.group], inputs[1][:: self.group]
-            total = tf.reduce_sum(tf.gather(self.table, tf.gather(rows, user)), axis=1)
-            total = total - tf.gather(self.table, left_out)
+            total = self._summed(user) - tf.gather(self.table, left_out)
             length = tf.maximum(tf.gather(lengths, user) - 1.0, 1.0)
             vectors = total / tf.sqrt(length)[:, None]
             return tf.repeat(vectors, self.group, axis=0) if self.group > 1 else vectors
