@@ -123,12 +123,13 @@ RUN_TABLES = (Recommendation, SimilarBook, ReaderFactors, BookFactors, BookVecto
 
 
 def store_run_rows(table: type, run_id: int, rows: Iterable[dict], chunk: int = 5000) -> int:
-    """Insert rows of ``table`` (one of RUN_TABLES) for an inactive run, ``chunk`` per INSERT; returns how many."""
+    """Insert rows of ``table`` (one of RUN_TABLES) for an inactive run, ``chunk`` per INSERT, in one
+    transaction (nobody reads an inactive run's rows, and each commit waits for the disk); returns how many."""
     rows = list(rows)
     for start in range(0, len(rows), chunk):
         batch = rows[start : start + chunk]
         db.session.execute(insert(table.__table__), [{**row, "model_run_id": run_id} for row in batch])
-        db.session.commit()
+    db.session.commit()
     return len(rows)
 
 
