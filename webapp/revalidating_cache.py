@@ -64,40 +64,43 @@ def revalidated(
     computed_at, value = entry
     if time.time() - computed_at < seconds:
         return value
-    done = _claim(key)
-    if done is None:
+    done, mine = _claim(key)
+    if not mine:
         return value
     if not cache.add(f"{key}:refreshing", True, timeout=CLAIM_SECONDS):  # another process recomputes it
         _release(key, done)
         return value
     if background:
         app = current_app._get_current_object()
-        threading.Thread(target=_refresh_in, args=(app, key, compute, keep_for, done), daemon=True).start()
+        threading.Thread(
+            target=_refresh_in, args=(app, key, compute, keep_for, done), name=f"refresh {key}", daemon=True
+        ).start()
         return value
     return _refresh(key, compute, keep_for, done, fallback=value)
 
 
 def _first_value(key: str, compute: Callable[[], Value], keep_for: int) -> Value:
-    done = _claim(key)
-    if done is not None:
+    done, mine = _claim(key)
+    if mine:
         try:
             return _store(key, compute, keep_for)
         finally:
             _release(key, done)
-    with _computing_lock:
-        computing = _computing.get(key)
-    if computing is not None and computing.wait(WAIT_SECONDS) and (entry := cache.get(key)) is not None:
+    if done.wait(WAIT_SECONDS) and (entry := cache.get(key)) is not None:
         return entry[1]
     return _store(key, compute, keep_for)  # the other request failed or took too long
 
 
-def _claim(key: str) -> threading.Event | None:
-    """An event to set when this thread has computed ``key``; None when another thread of the process is at it."""
+def _claim(key: str) -> tuple[threading.Event, bool]:
+    """The event set when ``key`` has been computed in this process, and whether this thread claimed it.
+
+    When another thread of the process is already at it, the event is that thread's.
+    """
     with _computing_lock:
         if key in _computing:
-            return None
+            return _computing[key], False
         done = _computing[key] = threading.Event()
-        return done
+        return done, True
 
 
 def _release(key: str, done: threading.Event) -> None:

@@ -80,8 +80,8 @@ def test_an_expired_page_is_served_stale_while_another_request_renders_it(app, c
     _rename(book, "Dune Messiah")
     clock = time.time() + 31  # the copy is no longer fresh ...
     monkeypatch.setattr(revalidating_cache.time, "time", lambda: clock)
-    claim = revalidating_cache._claim("anonymous-page:/books?")  # ... and another thread is re-rendering it
-    assert claim is not None
+    claim, mine = revalidating_cache._claim("anonymous-page:/books?")  # ... and another thread is re-rendering it
+    assert mine
     assert "Dune Messiah" not in client.get("/books").get_data(as_text=True)
     revalidating_cache._release("anonymous-page:/books?", claim)
     assert "Dune Messiah" in client.get("/books").get_data(as_text=True)  # this request re-renders
@@ -95,10 +95,10 @@ def test_without_a_copy_other_requests_wait_for_the_one_rendering_it(app, cache_
     claim = revalidating_cache._claim
 
     def claim_and_report(key):
-        done = claim(key)
-        if done is None:
+        done, mine = claim(key)
+        if not mine:
             waiting.release()  # this visitor found the page being rendered and will wait for it
-        return done
+        return done, mine
 
     monkeypatch.setattr(revalidating_cache, "_claim", claim_and_report)
 
