@@ -78,16 +78,26 @@ def test_not_interested_hides_the_book_and_survives_retraining(runner, demo):
     assert first not in [book for book, *_ in _rows(reader_id)]
 
 
-def test_a_book_imported_after_training_has_similar_books_and_can_be_recommended(runner, demo):
+@pytest.fixture()
+def import_edition():
+    """Imports a new edition of the most-rated book by CSV (same authors, year and category) and returns it."""
+
+    def import_one(source_book_id: int, suffix: str) -> tuple[Book, book_import.ImportReport]:
+        twin = db.session.scalar(select(Book).order_by(Book.ratings_count.desc()))
+        header = "book_id,isbn,authors,original_publication_year,title,average_rating,ratings_count,image_url,category"
+        category = twin.category.name if twin.category else ""
+        year = twin.publication_year or ""
+        row = f'{source_book_id},,"{twin.authors}",{year},"{twin.title} ({suffix})",4,1,,{category}'
+        report = book_import.import_books(f"{header}\n{row}\n".encode())
+        return db.session.scalar(select(Book).where(Book.source_book_id == source_book_id)), report
+
+    return import_one
+
+
+def test_a_book_imported_after_training_has_similar_books_and_can_be_recommended(runner, demo, import_edition):
     run = _train(runner)
-    twin = db.session.scalar(select(Book).order_by(Book.ratings_count.desc()))
-    header = (
-        "book_id,isbn,authors,original_publication_year,title,average_rating,ratings_count,image_url,category,price"
-    )
-    row = f'99001,,"{twin.authors}",{twin.publication_year or ""},"{twin.title} (Anniversary Edition)",4,1,,'
-    report = book_import.import_books(f"{header}\n{row}{twin.category.name if twin.category else ''},9.99\n".encode())
+    new_book, report = import_edition(99001, "Anniversary Edition")
     assert report.books == 1 and report.with_vectors == 1
-    new_book = db.session.scalar(select(Book).where(Book.source_book_id == 99001))
     assert db.session.get(BookVector, (run.id, new_book.id)) is not None
     similar = db.session.scalars(
         select(Book).join(SimilarBook, SimilarBook.similar_book_id == Book.id).where(SimilarBook.book_id == new_book.id)
@@ -98,13 +108,9 @@ def test_a_book_imported_after_training_has_similar_books_and_can_be_recommended
     assert new_book.id in model.code_of_book  # scored with every other book from now on
 
 
-def test_a_reader_who_rated_a_book_imported_after_training_is_refreshed(runner, demo):
+def test_a_reader_who_rated_a_book_imported_after_training_is_refreshed(runner, demo, import_edition):
     run = _train(runner)
-    twin = db.session.scalar(select(Book).order_by(Book.ratings_count.desc()))
-    header = "book_id,isbn,authors,original_publication_year,title,average_rating,ratings_count,image_url,category"
-    row = f'99002,,"{twin.authors}",{twin.publication_year or ""},"{twin.title} (Illustrated)",4,1,,'
-    book_import.import_books(f"{header}\n{row}{twin.category.name if twin.category else ''}\n".encode())
-    new_book = db.session.scalar(select(Book).where(Book.source_book_id == 99002))
+    new_book, _report = import_edition(99002, "Illustrated")
     newcomer = create_user("newcomer")
     activity.rate(newcomer.id, new_book.id, 5)
     refreshed = reader_recs.refresh_reader(newcomer.id)  # the new book has no history embedding yet
