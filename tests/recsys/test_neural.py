@@ -79,7 +79,7 @@ def test_rating_model_learns_user_and_item_effects():
     users = rng.integers(0, 50, 4000)
     items = rng.integers(0, 40, 4000)
     truth = np.clip(3 + (users % 2) - (items % 3 == 0), 1, 5).astype(np.float32)
-    model = NCFRating(factors=8, hidden=(16,), epochs=30, batch_size=128, learning_rate=0.01, seed=2)
+    model = NCFRating(factors=8, hidden=(16,), epochs=30, patience=1, batch_size=128, learning_rate=0.01, seed=2)
     model.fit(users, items, truth, n_users=50, n_items=40)
     predicted = model.predict(users[:500], items[:500])
     assert np.sqrt(np.mean((predicted - truth[:500]) ** 2)) < 0.35  # the global mean alone: about 0.8
@@ -114,7 +114,7 @@ def _categories(names: list[str]):
 
 
 def _small_rating_model(**side) -> NCFRating:
-    return NCFRating(factors=8, hidden=(16,), epochs=30, batch_size=128, learning_rate=0.01, seed=2, **side)
+    return NCFRating(factors=8, hidden=(16,), epochs=30, patience=1, batch_size=128, learning_rate=0.01, seed=2, **side)
 
 
 def test_rating_model_predicts_an_item_nobody_rated_from_its_content():

@@ -645,9 +645,9 @@ class NCFRating(HyperParameters):
     The prediction is the global mean, plus user and item biases, plus one dense output
     over the GMF vector (element-wise product of user and item vectors) and the last
     layer of an MLP over the concatenated user and item vectors. Trained with mean
-    squared error and early stopping on a held-out slice of the training ratings; clipped
-    to 1-5. :meth:`export` gives everything :class:`RatingPredictor` needs to predict
-    with NumPy alone.
+    squared error for ``epochs``, or with ``patience`` with early stopping on a held-out
+    slice of the training ratings; clipped to 1-5. :meth:`export` gives everything
+    :class:`RatingPredictor` needs to predict with NumPy alone.
 
     The vectors take side information as NeuMF's do: with ``user_history`` a user's vector
     adds the scaled sum of embeddings of every item they rated (SVD++'s implicit feedback);
@@ -659,14 +659,16 @@ class NCFRating(HyperParameters):
 
     name: ClassVar[str] = "ncf_rating"
     # The defaults are what ``flask train-recs`` trains; the ML-100K benchmark sets its own.
+    # Two epochs on every rating, no hold-out: on 5% hold-outs of the demo's ratings (four
+    # seeds) the RMSE was best after epoch 2 every time (0.920-0.925) and worse after 3.
     factors: int = 32
     hidden: tuple[int, ...] = (64, 32)
     learning_rate: float = 0.002
     l2: float = 1e-4
     dropout: float = 0.2
-    epochs: int = 20
+    epochs: int = 2
     batch_size: int = 4096
-    patience: int = 1
+    patience: int = 0
     validation_fraction: float = 0.05
     user_history: bool = True
     content: bool = True
