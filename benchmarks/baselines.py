@@ -91,15 +91,20 @@ class ContentKNN(Recommender):
 
 @dataclass(eq=False)
 class RandomScores(Recommender):
-    """Uniform random scores: the floor every model must clear."""
+    """Uniform random scores: the floor every model must clear.
+
+    Each user's row is drawn from a generator seeded by (seed, user), so the scores do not
+    depend on how users are grouped or on which thread scores them.
+    """
 
     name: ClassVar[str] = "random"
     seed: int = 42
 
     def fit(self, matrix: sp.csr_matrix) -> RandomScores:
         self._remember(matrix)
-        self.rng = np.random.default_rng(self.seed)
         return self
 
     def score(self, user_codes: np.ndarray) -> np.ndarray:
-        return self.rng.random((len(user_codes), self.train_matrix.shape[1]), dtype=np.float32)
+        n_items = self.train_matrix.shape[1]
+        rows = [np.random.default_rng((self.seed, int(user))).random(n_items, dtype=np.float32) for user in user_codes]
+        return np.array(rows, dtype=np.float32).reshape(len(user_codes), n_items)

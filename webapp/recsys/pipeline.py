@@ -20,6 +20,7 @@ from webapp.recsys.models import (
     Recommender,
     UserKNN,
     embedding_neighbours,
+    in_slices,
     mask_seen,
     row_normalize,
     top_k,
@@ -233,19 +234,26 @@ def recommendation_rows(
     dismissed: sp.csr_matrix | None = None,
     user_codes: np.ndarray | None = None,
     block_size: int = 2048,
+    threads: int | None = None,
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     """Blocks of cache rows (user_id, book_id, rank, score, reason) for the readers (default: all), best first.
 
     Items the reader already interacted with, or dismissed, are excluded. Yields (readers done, rows).
+    Each block is scored in ``threads`` slices at once (:func:`in_slices`).
     """
     all_users = np.arange(interactions.n_users) if user_codes is None else np.sort(user_codes)
-    for start in range(0, len(all_users), block_size):
-        users = all_users[start : start + block_size]
+
+    def best(users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scores = np.asarray(model.score(users), dtype=np.float32)
         mask_seen(scores, model.train_matrix, users)
         if dismissed is not None:
             mask_seen(scores, dismissed, users)
-        items, scores = top_k(scores, count)
+        return top_k(scores, count)
+
+    for start in range(0, len(all_users), block_size):
+        users = all_users[start : start + block_size]
+        slices = in_slices(best, users, threads)
+        items, scores = np.vstack([part for part, _ in slices]), np.vstack([part for _, part in slices])
         rows = []
         for row, user in enumerate(users):
             user_id = int(interactions.user_ids[user])
