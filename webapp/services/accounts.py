@@ -10,7 +10,7 @@ from functools import cache
 
 from flask import current_app, request
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
@@ -140,11 +140,17 @@ def user_for_session(token: str) -> User | None:
     """The account of a live login session, or None (ended, expired, unknown, or the account cannot log in)."""
     if not token or len(token) > 100:
         return None
-    login = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _token_hash(token)))
+    login = db.session.scalar(_login_session_query(), {"token_hash": _token_hash(token)})
     if login is None or login.created_at < _sessions_expire_before() or not login.user.can_log_in:
         return None
     login.user.session_token = token
     return login.user
+
+
+@cache
+def _login_session_query():
+    """The login session (with its account) of a bound ``token_hash``, built once: every request runs it."""
+    return select(LoginSession).where(LoginSession.token_hash == bindparam("token_hash", type_=String))
 
 
 def change_email(user: User, email: str) -> None:

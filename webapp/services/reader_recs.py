@@ -12,13 +12,14 @@ can be recommended and has similar books before the next run.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Integer, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import cache, db
@@ -233,17 +234,21 @@ def recommendations_for(user_id: int, limit: int = 20) -> list[ShownRecommendati
 
 
 def _cached(user_id: int, limit: int) -> list[ShownRecommendation]:
-    stmt = (
+    rows = db.session.execute(_cached_query(limit), {"user_id": user_id})
+    return [ShownRecommendation(book, rec.score, rec.reason, rec.model_run_id) for rec, book in rows]
+
+
+@functools.cache
+def _cached_query(limit: int):
+    """The active run's cached recommendations of a bound ``user_id``, best first; built once per ``limit``."""
+    return (
         select(Recommendation, Book)
         .join(ModelRun, ModelRun.id == Recommendation.model_run_id)
         .join(Book, Book.id == Recommendation.book_id)
-        .where(Recommendation.user_id == user_id, ModelRun.is_active.is_(True))
+        .where(Recommendation.user_id == bindparam("user_id", type_=Integer), ModelRun.is_active.is_(True))
         .order_by(Recommendation.rank)
         .limit(limit)
     )
-    return [
-        ShownRecommendation(book, rec.score, rec.reason, rec.model_run_id) for rec, book in db.session.execute(stmt)
-    ]
 
 
 def add_books(book_ids: list[int]) -> int:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Protocol
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Integer, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -136,7 +137,15 @@ def cart(user_id: int) -> Cart:
 
 def cart_count(user_id: int) -> int:
     """How many copies are in the reader's cart (for the navigation)."""
-    return db.session.scalar(select(func.coalesce(func.sum(CartItem.quantity), 0)).where(CartItem.user_id == user_id))
+    return db.session.scalar(_cart_count_query(), {"user_id": user_id})
+
+
+@cache
+def _cart_count_query():
+    """cart_count's query for a bound ``user_id``, built once: the navigation of every page runs it."""
+    return select(func.coalesce(func.sum(CartItem.quantity), 0)).where(
+        CartItem.user_id == bindparam("user_id", type_=Integer)
+    )
 
 
 class PaymentProvider(Protocol):
