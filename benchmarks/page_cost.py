@@ -6,7 +6,10 @@ there is one) and registers a new reader, then requests each page ``--repeat`` t
 reader through Flask's test client after one warm-up request. Statements are counted by
 a SQLAlchemy ``before_cursor_execute`` listener; CPU is the thread's CPU time for the
 request (``time.thread_time``, so waiting on the database is not counted, its work in
-SQLite's C code is). Targets (issue 16): at most 6 statements and 4 ms CPU per page.
+SQLite's C code is). Python function calls per request (counted by cProfile over as many
+more requests) measure the same work without the noise of a shared machine, whose
+speed can drift by half between two runs. Targets (issue 16): at most 6 statements and
+4 ms CPU per page.
 
     python benchmarks/page_cost.py [--repeat 30] [--book 1]
 """
@@ -14,6 +17,8 @@ SQLite's C code is). Targets (issue 16): at most 6 statements and 4 ms CPU per p
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import secrets
 import statistics
 import time
@@ -72,8 +77,8 @@ def main() -> None:
         "/cart": "/cart",
     }
     print(f"\n{args.repeat} requests per row after one warm-up; median and worst\n")
-    print("| page | reader | statements | statements max | CPU ms median | CPU ms p95 |")
-    print("|---|---|---|---|---|---|")
+    print("| page | reader | statements | statements max | CPU ms median | CPU ms p95 | Python calls |")
+    print("|---|---|---|---|---|---|---|")
     for page, path in pages.items():
         for who, client in (("new reader", new), ("demo reader", demo)):
             client.get(path)
@@ -87,9 +92,14 @@ def main() -> None:
                 if response.status_code != 200:
                     raise SystemExit(f"{path} answered {response.status_code} for the {who}")
             p95 = statistics.quantiles(cpu, n=20)[-1]
+            profile = cProfile.Profile()
+            with profile:
+                for _ in range(args.repeat):
+                    client.get(path)
+            calls = pstats.Stats(profile).total_calls / args.repeat
             print(
                 f"| {page} | {who} | {statistics.median(counts):.0f} | {max(counts)} | "
-                f"{statistics.median(cpu):.1f} | {p95:.1f} |"
+                f"{statistics.median(cpu):.1f} | {p95:.1f} | {calls:,.0f} |"
             )
 
 
