@@ -27,9 +27,3 @@ class ReviewForm(FlaskForm):
         ],
     )
     submit = SubmitField("Publish review")
-
-
-class ActionForm(FlaskForm):
-    """An empty form: the CSRF token of a POST-only button (favourite, delete ...)."""
-
-    submit = SubmitField("Go")

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from webapp.blueprints.catalogue import bp
-from webapp.blueprints.catalogue.forms import ActionForm, RatingForm, ReviewForm
+from webapp.blueprints.catalogue.forms import RatingForm, ReviewForm
 from webapp.errors import on_refusal
 from webapp.fragments import page_parts, with_csrf
 from webapp.page_cache import cached_for_anonymous
@@ -135,12 +135,15 @@ def _book_parts(book_id: int, render) -> dict[str, str]:
         "similar_books": recs_service.similar_books(book.id, limit=6),
         "next_path": request.path,
     }
-    return {
+    parts = {
         "title": book.title,
         "cover": Markup(render("catalogue/_book_cover.html", **context)),
         "about": Markup(render("catalogue/_book_about.html", **context)),
         "neighbours": Markup(render("catalogue/_book_neighbours.html", **context)),
     }
+    if current_user.is_authenticated:  # anonymous visitors cannot review (and their page holds no CSRF token)
+        parts["review_form"] = Markup(render("catalogue/_book_review_form.html", book=book, review_form=ReviewForm()))
+    return parts
 
 
 def _render_book_page(book_id: int, state: catalogue_service.ReaderBookState | None) -> str:
@@ -151,8 +154,6 @@ def _render_book_page(book_id: int, state: catalogue_service.ReaderBookState | N
         "parts": parts,
         "reviews": catalogue_service.reviews_page(book_id, _page()),
         "rating_form": RatingForm(),
-        "review_form": ReviewForm(),
-        "action_form": ActionForm(),
         "my_rating": state.my_rating if state else None,
         "is_favourite": state.is_favourite if state else False,
         "in_cart": state.cart_count if state else 0,
