@@ -10,7 +10,7 @@ from functools import cache
 
 from flask import current_app, request
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import String, bindparam, func, select
+from sqlalchemy import Select, String, bindparam, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
@@ -148,7 +148,7 @@ def user_for_session(token: str) -> User | None:
 
 
 @cache
-def _login_session_query():
+def _login_session_query() -> Select:
     """The login session (with its account) of a bound ``token_hash``, built once: every request runs it."""
     return select(LoginSession).where(LoginSession.token_hash == bindparam("token_hash", type_=String))
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, bindparam, delete, func, insert, select
+from sqlalchemy import Integer, Select, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import cache, db
@@ -239,7 +239,7 @@ def _cached(user_id: int, limit: int) -> list[ShownRecommendation]:
 
 
 @functools.cache
-def _cached_query(limit: int):
+def _cached_query(limit: int) -> Select:
     """The active run's cached recommendations of a bound ``user_id``, best first; built once per ``limit``."""
     return (
         select(Recommendation, Book)

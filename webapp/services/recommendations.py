@@ -17,7 +17,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import Integer, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, Select, bindparam, delete, func, insert, select, update
 
 from webapp.extensions import db
 from webapp.models import (
@@ -304,7 +304,7 @@ def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[Shown
 
 
 @cache
-def _own_books_query():
+def _own_books_query() -> Select:
     """The books a bound ``user_id`` rated, borrowed, bought or marked; built once (a union of four selects)."""
     return select(reader_events(POPULAR_KINDS, user_id=bindparam("user_id", type_=Integer)).c.book_id)
 
@@ -392,7 +392,7 @@ def predicted_rating(user_id: int, book_id: int) -> float | None:
 
 
 @cache
-def _factors_query():
+def _factors_query() -> Select:
     """The active run's vectors of a bound ``user_id`` and ``book_id`` (with the run's id and key); built once."""
     return (
         select(ModelRun.id, ModelRun.key, ReaderFactors.vector, BookFactors.vector)
