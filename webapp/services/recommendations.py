@@ -17,7 +17,19 @@ from functools import cache
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import Integer, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 
 from webapp.extensions import db
 from webapp.models import (
@@ -269,20 +281,23 @@ def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[Shown
     """For readers the model has not seen: popular lately in their favourite categories, else overall.
 
     Popularity is :func:`popular_ranking`; the reader's own books (rated, borrowed, bought
-    or marked, read fresh on every call) are left out, and their three most frequent
-    categories come first.
+    or marked, read fresh on every call) and the books they dismissed are left out, and
+    the three categories most frequent among their own books come first.
     """
     own: set[int] = set()
+    dismissed: set[int] = set()
     if user_id is not None:
-        own = set(db.session.scalars(_own_books_query(), {"user_id": user_id}))
+        for book_id, is_dismissal in db.session.execute(_own_books_query(), {"user_id": user_id}):
+            (dismissed if is_dismissal else own).add(book_id)
     ranking = popular_ranking()
     owned = np.isin(ranking.book_ids, np.fromiter(own, dtype=np.int64, count=len(own)))
+    hidden = owned | np.isin(ranking.book_ids, np.fromiter(dismissed, dtype=np.int64, count=len(dismissed)))
     own_categories = ranking.category_ids[owned]
     favourite_categories = [category for category, _n in Counter(own_categories[own_categories >= 0]).most_common(3)]
     in_favourite_category = np.isin(ranking.category_ids, favourite_categories)
-    in_favourites = ranking.book_ids[~owned & in_favourite_category][:limit].tolist()
+    in_favourites = ranking.book_ids[~hidden & in_favourite_category][:limit].tolist()
     # With fewer than ``limit`` in the favourite categories, every one of them is taken.
-    overall = ranking.book_ids[~owned & ~in_favourite_category][: limit - len(in_favourites)].tolist()
+    overall = ranking.book_ids[~hidden & ~in_favourite_category][: limit - len(in_favourites)].tolist()
     found = {
         book.id: (book, category)
         for book, category in db.session.execute(
@@ -304,9 +319,15 @@ def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[Shown
 
 
 @cache
-def _own_books_query() -> Select:
-    """The books a bound ``user_id`` rated, borrowed, bought or marked; built once (a union of four selects)."""
-    return select(reader_events(POPULAR_KINDS, user_id=bindparam("user_id", type_=Integer)).c.book_id)
+def _own_books_query() -> CompoundSelect:
+    """(book id, False) for each book a bound ``user_id`` rated, borrowed, bought or marked, (book id, True) for
+    each they dismissed; built once (a union of five selects)."""
+    user_id = bindparam("user_id", type_=Integer)
+    own = reader_events(POPULAR_KINDS, user_id=user_id)
+    return union_all(
+        select(own.c.book_id, literal(False).label("dismissed")),
+        select(Dismissal.book_id, literal(True).label("dismissed")).where(Dismissal.user_id == user_id),
+    )
 
 
 def also_liked(book_id: int, limit: int = 6, min_stars: int = 4, candidates: int = 50) -> list[tuple[Book, float]]:
