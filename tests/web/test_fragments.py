@@ -144,3 +144,23 @@ def test_a_readers_own_rating_and_favourite_are_never_shared(app, shelf):
     bob_page = bob.get(f"/books/{book_id}").get_data(as_text=True)
     assert "In your favourites" in alice_page
     assert "In your favourites" not in bob_page and "Add to favourites" in bob_page
+
+
+def test_recommendation_cards_are_shared_but_carry_each_readers_token(app, shelf):
+    """Readers shown the same book for the same reason share its card; its forms hold each one's own token."""
+    carol, alice, bob = app.test_client(), app.test_client(), app.test_client()
+    for client, name in ((carol, "carol"), (alice, "alice"), (bob, "bob")):
+        log_in(client, name)
+    carol.post(f"/books/{shelf[0].id}/rate", data={"stars": 5})  # the popular book of the month
+    pages = {}
+    for name, client in (("alice", alice), ("bob", bob)):
+        with app.app_context():
+            pages[name] = client.get("/").get_data(as_text=True)
+    for page in pages.values():
+        assert "Recommended for you" in page and "Popular" in page and "Not interested" in page
+        assert CSRF_PLACEHOLDER not in page
+        assert len(set(TOKEN.findall(page))) == 1
+    assert TOKEN.findall(pages["alice"])[0] != TOKEN.findall(pages["bob"])[0]
+    alice.post(f"/books/{shelf[0].id}/not-interested", data={"next": "/"})
+    assert f"/books/{shelf[0].id}/not-interested" not in alice.get("/").get_data(as_text=True)
+    assert f"/books/{shelf[0].id}/not-interested" in bob.get("/").get_data(as_text=True)

@@ -5,10 +5,11 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from webapp.blueprints.main import bp
-from webapp.fragments import page_parts, with_csrf
+from webapp.fragments import page_parts, render_shared, shared, with_csrf
 from webapp.page_cache import cached_for_anonymous
 from webapp.services import catalogue as catalogue_service
 from webapp.services import reader_recs
+from webapp.services.recommendations import ShownRecommendation
 
 
 @bp.route("/")
@@ -18,9 +19,22 @@ def index():
 
 
 def _render_home() -> str:
-    recommended = reader_recs.recommendations_for(current_user.id, limit=6) if current_user.is_authenticated else []
+    recommended = []
+    if current_user.is_authenticated:
+        recommended = [_recommendation_card(item) for item in reader_recs.recommendations_for(current_user.id, limit=6)]
     parts = page_parts("home", _home_parts)
     return with_csrf(render_template("main/index.html", parts=parts, recommended=recommended))
+
+
+def _recommendation_card(item: ShownRecommendation) -> Markup:
+    """A recommended book's card, shared by every reader shown that book for the same reason (as old as the
+    home page's other shared parts); which books a reader is shown is read on every request."""
+    return Markup(
+        shared(
+            f"home-card:{item.book.id}:{item.reason}",
+            lambda: render_shared("_book_card.html", book=item.book, reason=item.reason, next_path="/"),
+        )
+    )
 
 
 def _home_parts(render) -> dict[str, Markup]:
