@@ -24,14 +24,11 @@ def _render(tab: str = "loans", email_form=None, password_form=None, status=200)
         context["queue_places"] = circulation.queue_places(context["centre"].holds)
     elif tab == "recs":
         context["recommendations"] = reader_recs.recommendations_for(current_user.id, limit=12)
+    elif tab == "account":  # the only tab with these forms
+        context["email_form"] = email_form or EmailForm(current_user.id, obj=current_user)
+        context["password_form"] = password_form or PasswordForm()
     return render_template(
-        "profile/index.html",
-        tab=tab,
-        tabs=profile_service.TABS,
-        button_form=ButtonForm(),
-        email_form=email_form or EmailForm(current_user.id, obj=current_user),
-        password_form=password_form or PasswordForm(),
-        **context,
+        "profile/index.html", tab=tab, tabs=profile_service.TABS, button_form=ButtonForm(), **context
     ), status
 
 
