@@ -94,8 +94,9 @@ def full_ranking_ranks(
     users, items = np.asarray(users), np.asarray(items)
 
     def ranks_of(positions: np.ndarray) -> np.ndarray:
-        scores = np.array(score(users[positions]), dtype=np.float64)
-        mask_seen(scores, train, users[positions])
+        block_users = users[positions]
+        scores = np.array(score(block_users), dtype=np.float64)
+        mask_seen(scores, train, block_users)
         return rank_of_target(scores, scores[np.arange(len(positions)), items[positions]])
 
     ranks = np.empty(len(users), dtype=np.int64)

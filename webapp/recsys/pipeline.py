@@ -234,12 +234,11 @@ def recommendation_rows(
     dismissed: sp.csr_matrix | None = None,
     user_codes: np.ndarray | None = None,
     block_size: int = 2048,
-    threads: int | None = None,
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     """Blocks of cache rows (user_id, book_id, rank, score, reason) for the readers (default: all), best first.
 
     Items the reader already interacted with, or dismissed, are excluded. Yields (readers done, rows).
-    Each block is scored in ``threads`` slices at once (:func:`in_slices`).
+    Each block is scored in slices side by side (:func:`in_slices`).
     """
     all_users = np.arange(interactions.n_users) if user_codes is None else np.sort(user_codes)
 
@@ -252,7 +251,7 @@ def recommendation_rows(
 
     for start in range(0, len(all_users), block_size):
         users = all_users[start : start + block_size]
-        slices = in_slices(best, users, threads)
+        slices = in_slices(best, users)
         items, scores = np.vstack([part for part, _ in slices]), np.vstack([part for _, part in slices])
         rows = []
         for row, user in enumerate(users):
