@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    UniqueConstraint,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -35,6 +47,11 @@ class CartItem(db.Model):
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     book: Mapped[Book] = relationship()
+
+    @classmethod
+    def copies_in_cart(cls, user_id: ColumnElement[int]) -> Select:
+        """How many copies a reader's cart holds (0 when it is empty), as a query on ``user_id``."""
+        return select(func.coalesce(func.sum(cls.quantity), 0)).where(cls.user_id == user_id)
 
 
 class Order(db.Model):

@@ -229,7 +229,7 @@ def _reader_book_state_query() -> Select:
         select(ModelRun.id).where(ModelRun.is_active.is_(True)).limit(1).scalar_subquery(),
         select(Rating.rating).where(of_book, Rating.user_id == user_id).scalar_subquery(),
         select(func.count()).where(Favourite.book_id == book_id, Favourite.user_id == user_id).scalar_subquery(),
-        select(func.coalesce(func.sum(CartItem.quantity), 0)).where(CartItem.user_id == user_id).scalar_subquery(),
+        CartItem.copies_in_cart(user_id).scalar_subquery(),
     ).where(Book.id == book_id)
 
 

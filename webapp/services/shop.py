@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Protocol
 
-from sqlalchemy import Integer, Select, bindparam, delete, func, select, update
+from sqlalchemy import Integer, Select, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -143,9 +143,7 @@ def cart_count(user_id: int) -> int:
 @cache
 def _cart_count_query() -> Select:
     """cart_count's query for a bound ``user_id``, built once: the navigation of every page runs it."""
-    return select(func.coalesce(func.sum(CartItem.quantity), 0)).where(
-        CartItem.user_id == bindparam("user_id", type_=Integer)
-    )
+    return CartItem.copies_in_cart(bindparam("user_id", type_=Integer))
 
 
 class PaymentProvider(Protocol):
