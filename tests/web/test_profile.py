@@ -9,6 +9,7 @@ from tests.helpers import change_password, create_user, log_in, make_book
 from webapp.extensions import db
 from webapp.models import Favourite, Loan, Rating, User
 from webapp.models.base import utcnow
+from webapp.services import profile
 
 
 def test_profile_needs_login(client):
@@ -41,6 +42,36 @@ def test_profile_shows_own_records_and_highlights_overdue(reader_client, reader)
     assert "Emma</a> · 1★" not in ratings
     favourites = reader_client.get("/profile/?tab=favourites").get_data(as_text=True)
     assert "Dune</a>" in favourites and "Emma" not in favourites
+
+
+def test_histories_show_the_newest_first_up_to_the_limit_and_every_current_loan(app, reader):
+    now = utcnow()
+    books = [make_book(f"Book {n}") for n in range(4)]
+    for n, book in enumerate(books):
+        db.session.add_all(
+            [
+                Loan(
+                    user_id=reader.id,
+                    book_id=book.id,
+                    borrowed_at=now - timedelta(days=30 + n),
+                    due_at=now + timedelta(days=n + 1),
+                ),
+                Loan(
+                    user_id=reader.id,
+                    book_id=book.id,
+                    borrowed_at=now - timedelta(days=90),
+                    due_at=now - timedelta(days=60),
+                    returned_at=now - timedelta(days=60 + n),
+                ),
+                Rating(user_id=reader.id, book_id=book.id, rating=4, updated_at=now - timedelta(days=n)),
+            ]
+        )
+    db.session.commit()
+    loans = profile.personal_centre(reader.id, "loans", history_limit=2)
+    assert [loan.book.title for loan in loans.current_loans] == ["Book 0", "Book 1", "Book 2", "Book 3"]
+    assert [loan.book.title for loan in loans.past_loans] == ["Book 0", "Book 1"] and loans.overdue == {}
+    ratings = profile.personal_centre(reader.id, "ratings", history_limit=3).ratings
+    assert [rating.book.title for rating in ratings] == ["Book 0", "Book 1", "Book 2"]
 
 
 @pytest.mark.parametrize("tab", ["loans", "holds", "orders", "ratings", "reviews", "favourites", "recs", "account"])

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from webapp.extensions import db
 from webapp.models import Favourite, Hold, Loan, Order, Rating, Review
+from webapp.models.base import utcnow
 from webapp.models.circulation import ACTIVE_HOLD_STATUSES
+from webapp.services.circulation import OverdueLoan, overdue_status
 
 
 @dataclass
@@ -17,6 +21,7 @@ class PersonalCentre:
     """A reader's loans, holds, orders, ratings, reviews and favourites (the lists a tab asked for)."""
 
     current_loans: list[Loan] = field(default_factory=list)
+    overdue: dict[int, OverdueLoan] = field(default_factory=dict)  # by loan id, among the current loans
     past_loans: list[Loan] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
@@ -38,35 +43,46 @@ TABS = {
 }
 
 
-def personal_centre(user_id: int, tab: str, history_limit: int = 50) -> PersonalCentre:
+def personal_centre(user_id: int, tab: str, history_limit: int = 50, now: datetime | None = None) -> PersonalCentre:
     """The reader's own records that ``tab`` shows, newest first, each row with its book (one query a list)."""
 
-    def rows(model, *where, order, limit=history_limit):
-        stmt = select(model).where(model.user_id == user_id, *where).order_by(order).limit(limit)
-        return list(db.session.scalars(stmt.options(joinedload(model.book))))
+    def rows(name: str) -> list:
+        return list(db.session.scalars(_list_queries()[name], {"user_id": user_id, "limit": history_limit}))
 
     if tab == "loans":
+        now = now or utcnow()
+        current_loans = rows("current_loans")
         return PersonalCentre(
-            current_loans=rows(Loan, Loan.returned_at.is_(None), order=Loan.due_at.asc(), limit=None),
-            past_loans=rows(Loan, Loan.returned_at.is_not(None), order=Loan.returned_at.desc()),
+            current_loans=current_loans,
+            overdue={loan.id: overdue_status(loan, now) for loan in current_loans if loan.overdue_at(now)},
+            past_loans=rows("past_loans"),
         )
-    if tab == "holds":
-        return PersonalCentre(
-            holds=rows(Hold, Hold.status.in_(ACTIVE_HOLD_STATUSES), order=Hold.created_at.asc(), limit=None)
-        )
-    if tab == "orders":
-        stmt = (
-            select(Order)
-            .where(Order.user_id == user_id)
-            .order_by(Order.created_at.desc())
-            .limit(history_limit)
-            .options(selectinload(Order.items))
-        )
-        return PersonalCentre(orders=list(db.session.scalars(stmt)))
-    if tab == "ratings":
-        return PersonalCentre(ratings=rows(Rating, order=Rating.updated_at.desc()))
-    if tab == "reviews":
-        return PersonalCentre(reviews=rows(Review, order=Review.created_at.desc()))
-    if tab == "favourites":
-        return PersonalCentre(favourites=rows(Favourite, order=Favourite.created_at.desc()))
+    if tab in ("holds", "orders", "ratings", "reviews", "favourites"):
+        return PersonalCentre(**{tab: rows(tab)})
     return PersonalCentre()
+
+
+@cache
+def _list_queries() -> dict[str, Select]:
+    """Each list's query for a bound ``user_id`` (and ``limit`` for the histories), built once per process.
+
+    The personal centre is opened often, and building a select with its book joined is much of its Python work.
+    """
+    user_id, limit = bindparam("user_id", type_=Integer), bindparam("limit", type_=Integer)
+
+    def of_reader(model, *where, order) -> Select:
+        return select(model).where(model.user_id == user_id, *where).order_by(order).options(joinedload(model.book))
+
+    return {
+        "current_loans": of_reader(Loan, Loan.returned_at.is_(None), order=Loan.due_at.asc()),
+        "past_loans": of_reader(Loan, Loan.returned_at.is_not(None), order=Loan.returned_at.desc()).limit(limit),
+        "holds": of_reader(Hold, Hold.status.in_(ACTIVE_HOLD_STATUSES), order=Hold.created_at.asc()),
+        "orders": select(Order)
+        .where(Order.user_id == user_id)
+        .order_by(Order.created_at.desc())
+        .limit(limit)
+        .options(selectinload(Order.items)),
+        "ratings": of_reader(Rating, order=Rating.updated_at.desc()).limit(limit),
+        "reviews": of_reader(Review, order=Review.created_at.desc()).limit(limit),
+        "favourites": of_reader(Favourite, order=Favourite.created_at.desc()).limit(limit),
+    }

@@ -3,7 +3,6 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from webapp.blueprints.borrowing.forms import ButtonForm
 from webapp.blueprints.profile import bp
 from webapp.blueprints.profile.forms import EmailForm, LovedBooksForm, PasswordForm
 from webapp.errors import on_refusal
@@ -18,18 +17,14 @@ def _render(tab: str = "loans", email_form=None, password_form=None, status=200)
     if tab not in profile_service.TABS:
         abort(404)
     context = {"centre": profile_service.personal_centre(current_user.id, tab)}
-    if tab == "loans":
-        context["overdue"] = {item.loan.id: item for item in circulation.overdue_loans(current_user.id)}
-    elif tab == "holds":
+    if tab == "holds":
         context["queue_places"] = circulation.queue_places(context["centre"].holds)
     elif tab == "recs":
         context["recommendations"] = reader_recs.recommendations_for(current_user.id, limit=12)
     elif tab == "account":  # the only tab with these forms
         context["email_form"] = email_form or EmailForm(current_user.id, obj=current_user)
         context["password_form"] = password_form or PasswordForm()
-    return render_template(
-        "profile/index.html", tab=tab, tabs=profile_service.TABS, button_form=ButtonForm(), **context
-    ), status
+    return render_template("profile/index.html", tab=tab, tabs=profile_service.TABS, **context), status
 
 
 @bp.route("/")
