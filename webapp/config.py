@@ -64,7 +64,10 @@ class Config:
     POPULAR_RANKING_SECONDS = _int_env("POPULAR_RANKING_SECONDS", 300)
     # The hot books (home page, /hot) are recomputed this often (0: every time).
     HOT_RANKING_SECONDS = _int_env("HOT_RANKING_SECONDS", 60)
-    # Both rankings are recomputed by a thread while readers get the last one (webapp/revalidating_cache.py).
+    # The statistics screen's figures are recomputed this often per chart and range (0: every time).
+    STATISTICS_SECONDS = _int_env("STATISTICS_SECONDS", 60)
+    # The rankings and the statistics are recomputed by a thread while the last ones are served
+    # (webapp/revalidating_cache.py).
     REFRESH_IN_BACKGROUND = True
     # Book-page views are written in batches at most this many seconds late (0: at once).
     VIEW_FLUSH_SECONDS = _int_env("VIEW_FLUSH_SECONDS", 1)
@@ -109,5 +112,6 @@ class TestConfig(Config):
     ANONYMOUS_PAGE_SECONDS = 0
     SHARED_FRAGMENT_SECONDS = 0
     POPULAR_RANKING_SECONDS = 0
+    STATISTICS_SECONDS = 0
     REFRESH_IN_BACKGROUND = False  # a stale ranking is recomputed by the request that finds it
     VIEW_FLUSH_SECONDS = 0

@@ -50,6 +50,7 @@ def test_the_statistics_screen_draws_every_chart(live_server, page, demo):
         expect(charts.nth(index).locator("svg")).to_have_count(1)
     expect(page.locator('[data-counter="books"]')).to_have_text(re.compile(r"^[1-9][\d,]*$"))
     expect(page.locator('[data-counter="loans_out"]')).to_have_text(re.compile(r"^[1-9][\d,]*$"))
+    expect(page.locator("#updated")).to_have_text(re.compile(r"^Figures as of \d"))
     assert page.js_errors == [] and console_errors == [], console_errors
 
     page.fill("#range-from", "2026-02-01")

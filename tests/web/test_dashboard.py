@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.helpers import create_user, make_book
+from webapp import revalidating_cache
 from webapp.extensions import db
 from webapp.models import Book, Hold, Loan, ModelRun, Order, OrderItem, Rating, Recommendation, User
 from webapp.models.base import utcnow
@@ -280,6 +281,22 @@ def test_empty_library_gives_zeros_not_errors(staff_client):
         data = _get(staff_client, chart)
         assert data is not None
     assert _get(staff_client, "recommender")["coverage"]["model_run"] is None
+
+
+def test_figures_are_shared_for_their_period_then_recomputed(staff_client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "STATISTICS_SECONDS", 60)
+    clock = [revalidating_cache.time.time()]  # the real time, moved on by hand (login sessions read it too)
+    monkeypatch.setattr(revalidating_cache.time, "time", lambda: clock[0])
+    first = staff_client.get("/dashboard/api/summary").json
+    db.session.add(User(username="newcomer", email="newcomer@example.org"))
+    db.session.commit()
+    again = staff_client.get("/dashboard/api/summary").json
+    assert again == first  # within the period: the same figures, with the moment they were computed
+    other_range = staff_client.get("/dashboard/api/new-readers?from=2026-01-01&to=2026-01-31").json
+    assert other_range["range"] == {"from": "2026-01-01", "to": "2026-01-31"}  # each chart and range its own
+    clock[0] += 61
+    staff_client.get("/dashboard/api/summary")  # stale: served once more, and recomputed (inline in the tests)
+    assert staff_client.get("/dashboard/api/summary").json["data"]["readers"] == first["data"]["readers"] + 1
 
 
 def test_the_default_range_is_the_last_90_days(staff_client):

@@ -8,10 +8,12 @@ snapshots (inventory, overdue loans, counters) describe the library now.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -22,8 +24,9 @@ from webapp.models.circulation import HOLD_READY
 from webapp.models.recs import METRICS_LEAVE_ONE_OUT, RUN_SUCCEEDED
 from webapp.models.shop import ORDER_CANCELLED
 from webapp.models.users import ROLE_READER
+from webapp.revalidating_cache import kept
 from webapp.services import circulation
-from webapp.services.errors import ServiceError
+from webapp.services.errors import NotFound, ServiceError
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366
@@ -349,3 +352,39 @@ def recommender(period: DateRange) -> dict[str, Any]:
             "readers": readers,
         },
     }
+
+
+# URL name -> figures for a date range. The statistics screen draws one chart per entry.
+CHARTS: dict[str, Callable[[DateRange], dict[str, Any]]] = {
+    "loans": loans_and_returns,
+    "sales": sales,
+    "new-readers": new_readers,
+    "top-loans": top_books_by_loans,
+    "top-sales": top_books_by_sales,
+    "categories": by_category,
+    "ratings": rating_distribution,
+    "inventory": lambda _period: inventory(),
+    "overdue": lambda _period: overdue_by_days(),
+    "recommender": recommender,
+    "summary": lambda _period: headline(),
+}
+
+
+def chart(name: str, period: DateRange) -> dict[str, Any]:
+    """``{"generated_at": ..., "data": figures}`` of one chart, shared by every staff member.
+
+    The figures are computed at most once per ``STATISTICS_SECONDS`` for each chart and
+    range, in the background while the last ones are served (:func:`kept`), so the
+    screen's response time does not grow with the circulation its aggregates read; it
+    redraws every minute anyway. ``generated_at`` says how old they are. NotFound for an
+    unknown chart.
+    """
+    figures = CHARTS.get(name)
+    if figures is None:
+        raise NotFound(f"There is no chart called {name!r}.")
+
+    def compute() -> dict[str, Any]:
+        return {"generated_at": utcnow().isoformat(timespec="seconds"), "data": figures(period)}
+
+    key = f"statistics:{name}:{period.first.isoformat()}:{period.last.isoformat()}"
+    return kept(key, compute, current_app.config.get("STATISTICS_SECONDS", 0))

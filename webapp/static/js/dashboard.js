@@ -244,7 +244,10 @@
       var shown = answers[0][1].range;
       document.getElementById("range-from").value = shown.from;
       document.getElementById("range-to").value = shown.to;
-      document.getElementById("updated").textContent = "Updated " + new Date().toLocaleTimeString();
+      // Figures are shared for a minute: say when the oldest shown was computed (generated_at is UTC).
+      var oldest = answers.map(function (answer) { return answer[1].generated_at; }).sort()[0];
+      document.getElementById("updated").textContent =
+        "Figures as of " + new Date(oldest + "Z").toLocaleTimeString();
       document.body.dataset.loaded = "true";
       showError("");
     }).catch(function (error) { showError(error.message); });
