@@ -7,7 +7,7 @@ and runs Debian's `wrk` (a load generator in C that spares the server's CPU) aga
 each page with each reader's session cookie: 1 and 20 connections, --seconds each,
 beside /healthz in the same run. Prints one table.
 
-    python benchmarks/wrk_pages.py [--seconds 6] [--book 1]
+    python benchmarks/wrk_pages.py [--seconds 6] [--book 1] [--workers 2 --threads 4] [--pages home /profile/]
 """
 
 from __future__ import annotations
@@ -68,11 +68,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--book", type=int, default=1, help="the book page to load")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--pages", nargs="*", help="only these rows' pages (default: every one)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
 
-    server = start_gunicorn(workers=2, threads=4)
+    server = start_gunicorn(workers=args.workers, threads=args.threads)
     port = server.port
     try:
         readers = {
@@ -89,10 +92,11 @@ def main() -> None:
             "/profile/": "/profile/",
             "/cart": "/cart",
         }
+        pages = {name: path for name, path in pages.items() if not args.pages or name in args.pages}
         base = server.base
         print(
             f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the run; "
-            f"wrk {args.seconds} s per row\n"
+            f"gunicorn {args.workers} workers x {args.threads} threads; wrk {args.seconds} s per row\n"
         )
         print("| page | reader | connections | req/s | p90 | errors |")
         print("|---|---|---|---|---|---|")
