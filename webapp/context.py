@@ -44,22 +44,11 @@ def cart_count() -> int:
     return count(current_user.id)
 
 
-def logout_form():
-    """The CSRF-protected form behind the log-out button.
-
-    It never reads the request body: error pages (a 413 for an oversized body) render it too.
-    """
-    from webapp.blueprints.auth.forms import LogoutForm
-
-    return LogoutForm(formdata=None)
-
-
 def register_template_globals(app: Flask) -> None:
     """Make the navigation helpers available in every template."""
     app.jinja_env.globals.update(
         nav_links=nav_links,
         account_links=account_links,
-        logout_form=logout_form,
         cart_count=cart_count,
         real_cover_url=covers.real_cover_url,
         cover_version=covers.cover_version,

@@ -223,7 +223,7 @@ def recommendations_for(user_id: int, limit: int = 20) -> list[ShownRecommendati
     cached = _cached(user_id, limit)
     if cached:
         return cached
-    run_id = db.session.scalar(select(ModelRun.id).where(ModelRun.is_active.is_(True)))
+    run_id = db.session.scalar(_active_run_query())
     key = REFRESHED_KEY.format(run=run_id, user=user_id)
     if run_id is not None and cache.get(key) is None:
         cache.set(key, True, timeout=300)
@@ -236,6 +236,12 @@ def recommendations_for(user_id: int, limit: int = 20) -> list[ShownRecommendati
 def _cached(user_id: int, limit: int) -> list[ShownRecommendation]:
     rows = db.session.execute(_cached_query(limit), {"user_id": user_id})
     return [ShownRecommendation(book, rec.score, rec.reason, rec.model_run_id) for rec, book in rows]
+
+
+@functools.cache
+def _active_run_query() -> Select:
+    """The active run's id; built once (a new reader's every page with recommendations asks)."""
+    return select(ModelRun.id).where(ModelRun.is_active.is_(True))
 
 
 @functools.cache

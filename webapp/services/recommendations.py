@@ -300,11 +300,7 @@ def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[Shown
     overall = ranking.book_ids[~hidden & ~in_favourite_category][: limit - len(in_favourites)].tolist()
     found = {
         book.id: (book, category)
-        for book, category in db.session.execute(
-            select(Book, Category.name)
-            .outerjoin(Category, Category.id == Book.category_id)
-            .where(Book.id.in_(in_favourites + overall))
-        )
+        for book, category in db.session.execute(_books_with_category_query(), {"book_ids": in_favourites + overall})
     }
     # A book deleted since the ranking was computed is simply not shown.
     return [
@@ -316,6 +312,16 @@ def fallback_recommendations(user_id: int | None, limit: int = 20) -> list[Shown
         for book in overall
         if book in found
     ]
+
+
+@cache
+def _books_with_category_query() -> Select:
+    """(book, its category's name) of each of a bound list of ``book_ids``; built once."""
+    return (
+        select(Book, Category.name)
+        .outerjoin(Category, Category.id == Book.category_id)
+        .where(Book.id.in_(bindparam("book_ids", expanding=True)))
+    )
 
 
 @cache
