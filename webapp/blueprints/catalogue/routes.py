@@ -153,14 +153,11 @@ def _render_book_page(book_id: int, state: catalogue_service.ReaderBookState | N
         "book_id": book_id,
         "parts": parts,
         "reviews": catalogue_service.reviews_page(book_id, _page()),
-        "rating_form": RatingForm(),
         "my_rating": state.my_rating if state else None,
         "is_favourite": state.is_favourite if state else False,
         "in_cart": state.cart_count if state else 0,
     }
-    if state and state.my_rating:
-        context["rating_form"].stars.data = state.my_rating
-    elif state:
+    if state and not state.my_rating:
         context["predicted_rating"] = recs_service.predicted_rating(current_user.id, book_id)
     return render_template("catalogue/book.html", **context)
 
