@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The CSRF token of a form the site rendered.
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+# The CSRF token of a form the site rendered (WTForms' hidden field or a plain hidden input, in either attribute order).
+CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def free_port() -> int:
