@@ -6,7 +6,7 @@ export FLASK_APP := wsgi.py
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-db test-redis install install-dev browser redis lint db demo recs
+.PHONY: run test test-db test-redis install install-dev mariadb-driver browser redis lint db demo recs
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,7 +19,17 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+## mysqlclient, the C driver for MariaDB (mysql+mysqldb://), with the Debian packages it builds against.
+$(VENV)/.installed-mariadb: $(VENV)/.installed requirements-mariadb.txt
+	@pkg-config --exists libmariadb || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config gcc; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config gcc; fi; }
+	$(PY) -m pip install --quiet -r requirements-mariadb.txt
+	touch $@
+
 install: $(VENV)/.installed
+
+mariadb-driver: $(VENV)/.installed-mariadb
 
 install-dev: $(VENV)/.installed-dev
 
@@ -50,15 +60,15 @@ redis:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; fi; }
 
-## Run the whole test suite (SQLite; TEST_DATABASE_URL=mysql+pymysql://... for MariaDB/MySQL), one
+## Run the whole test suite (SQLite; TEST_DATABASE_URL=mysql+mysqldb://... for MariaDB/MySQL), one
 ## pytest-xdist worker per core, each with its own SQLite file and Redis; a test file stays on one worker.
 TEST_WORKERS ?= auto
 test: install-dev browser redis
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## The tests that touch the database, against TEST_DATABASE_URL.
-test-db: install-dev redis
-	@test -n "$(TEST_DATABASE_URL)" || { echo "Set TEST_DATABASE_URL=mysql+pymysql://..."; exit 2; }
+test-db: install-dev mariadb-driver redis
+	@test -n "$(TEST_DATABASE_URL)" || { echo "Set TEST_DATABASE_URL=mysql+mysqldb://..."; exit 2; }
 	$(PY) -m pytest -m "db and not browser" $(PYTEST_ARGS)
 
 ## The web and security tests again with every app on one shared Redis (page cache, login limits).

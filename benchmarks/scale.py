@@ -13,7 +13,7 @@ further volumes). Then, on a fresh database (DATABASE_URL, else an SQLite file p
 - in-process: p95 of the demo reader's home and book page (30 requests each, shared
   fragments kept as in production) and of the slowest statistics JSON view (5 requests each).
 
-    python benchmarks/scale.py [--sizes 1 10 50] [--database mysql+pymysql://...]
+    python benchmarks/scale.py [--sizes 1 10 50] [--database mysql+mysqldb://...]
 
 With --database every size reuses that database (seed-demo --reset).
 """

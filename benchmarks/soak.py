@@ -17,7 +17,7 @@ held, end without an answer (counted as "dropped", at most one per client per ki
 every other request must get an answer below 500. Exit status 1 if any check fails.
 
     python benchmarks/soak.py --database sqlite --minutes 10
-    python benchmarks/soak.py --database 'mysql+pymysql://user:pw@localhost/db?charset=utf8mb4' --minutes 10
+    python benchmarks/soak.py --database 'mysql+mysqldb://user:pw@localhost/db?charset=utf8mb4' --minutes 10
 """
 
 from __future__ import annotations

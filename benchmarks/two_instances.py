@@ -14,7 +14,7 @@ would run. Then, printing a table:
    req/s per instance; a page one instance rendered is served by the other from the
    shared cache (a title changed in the database after the first render is not seen).
 
-    python benchmarks/two_instances.py --database 'mysql+pymysql://user:pw@localhost/db?charset=utf8mb4' \\
+    python benchmarks/two_instances.py --database 'mysql+mysqldb://user:pw@localhost/db?charset=utf8mb4' \\
         --redis redis://127.0.0.1:6379/0
 
 Exit status 1 if any check fails.
