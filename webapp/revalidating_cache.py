@@ -2,15 +2,15 @@
 
 Two kinds of value use it: the anonymous visitors' pages (:mod:`webapp.page_cache`) and
 what every reader or member of staff shares (the popularity ranking, the hot books, the
-statistics screen's figures: :func:`kept`). Each is
-kept in the app's cache (each worker's memory, or Redis for every worker and server)
-with the moment it was computed. A request that finds it fresh uses it. One that finds it
-older than its period still uses it, and the first such request (one per period across
-every worker and server: claimed in the process, then with the cache's atomic ``add``)
-recomputes it: inline (a page needs its request) or in a thread of its own (a ranking
-or a chart needs none, so no one waits for it). A failed recomputation keeps the old value. Only
-when there is no value at all does a request compute it while the reader waits, and the
-other requests of its process wait for that one rather than compute it again.
+statistics screen's figures: :func:`kept`). Each is kept in the app's cache (each
+worker's memory, or Redis for every worker and server) with the moment it was computed.
+A request that finds it fresh uses it. One that finds it older than its period still uses
+it, and the first such request (one per period across every worker and server: claimed
+in the process, then with the cache's atomic ``add``) recomputes it: inline (a page needs
+its request) or in a thread of its own (a ranking or a chart needs none, so no one waits
+for it). A failed recomputation keeps the old value. Only when there is no value at all
+does a request compute it while the reader waits, and the other requests of its process
+wait for that one rather than compute it again.
 """
 
 from __future__ import annotations
