@@ -6,6 +6,10 @@ export FLASK_APP := wsgi.py
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
+# Debian packages, installed as root or through sudo: $(call apt_install,package ...)
+apt_install = { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
+	else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); fi; }
+
 .PHONY: run test test-db test-redis install install-dev mariadb-driver browser redis lint db demo recs
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -21,9 +25,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 ## mysqlclient, the C driver for MariaDB (mysql+mysqldb://), with the Debian packages it builds against.
 $(VENV)/.installed-mariadb: $(VENV)/.installed requirements-mariadb.txt
-	@pkg-config --exists libmariadb || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config gcc; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config gcc; fi; }
+	@pkg-config --exists libmariadb || $(call apt_install,libmariadb-dev pkg-config gcc)
 	$(PY) -m pip install --quiet -r requirements-mariadb.txt
 	touch $@
 
@@ -50,15 +52,11 @@ run: recs
 
 ## Debian's Chromium for the browser tests (playwright cannot download browsers here).
 browser:
-	@test -x /usr/bin/chromium || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
+	@test -x /usr/bin/chromium || $(call apt_install,chromium)
 
 ## Debian's redis-server: the tests start their own on a free port to check the Redis backend.
 redis:
-	@command -v redis-server >/dev/null || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; fi; }
+	@command -v redis-server >/dev/null || $(call apt_install,redis-server)
 
 ## Run the whole test suite (SQLite; TEST_DATABASE_URL=mysql+mysqldb://... for MariaDB/MySQL), one
 ## pytest-xdist worker per core, each with its own SQLite file and Redis; a test file stays on one worker.
