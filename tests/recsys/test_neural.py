@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from tests.recsys.helpers import hit_rate, planted, small_neumf
 
@@ -72,6 +73,36 @@ def test_similar_items_by_embeddings_stay_in_the_group():
     model = small_neumf().fit(planted())
     items, _ = model.similar_items(np.array([0]), k=5)
     assert np.mean(items[0] < 15) >= 0.8  # group 0 holds items 0-14
+
+
+def _user_rows(model, names) -> dict[str, np.ndarray]:
+    return {name: model.model.get_layer(name).get_weights()[0] for name in names}
+
+
+@pytest.mark.parametrize("model_name", ["neumf", "ncf_rating"])
+def test_training_moves_only_the_rows_of_readers_it_saw(model_name):
+    """A step updates and regularises the rows it looked up: an idle reader's vectors stay as initialised.
+
+    (A table-wide L2 term or Keras's Adam would move every row at every step, so that a
+    step cost as much as the readers' table.)
+    """
+    rng = np.random.default_rng(4)
+    users, items = rng.integers(0, 29, 1500), rng.integers(0, 20, 1500)  # reader 29 does nothing
+    names = ["gmf_user", "mlp_user"] + (["user_bias"] if model_name == "ncf_rating" else [])
+
+    def fitted(epochs: int):
+        if model_name == "neumf":
+            matrix = sp.vstack([planted(n_users=29, n_items=20, per_user=4), sp.csr_matrix((1, 20))]).tocsr()
+            return NeuMF(factors=4, mlp_layers=(8, 4), epochs=epochs, batch_size=64, patience=0, l2=1e-3).fit(matrix)
+        stars = rng.integers(1, 6, 1500).astype(np.float32)
+        return NCFRating(factors=4, hidden=(8,), epochs=epochs, batch_size=64, l2=1e-3, seed=3).fit(
+            users, items, stars, 30, 20
+        )
+
+    initial, trained = _user_rows(fitted(0), names), _user_rows(fitted(3), names)
+    for name in names:
+        np.testing.assert_array_equal(trained[name][29], initial[name][29])
+        assert not np.allclose(trained[name][0], initial[name][0])
 
 
 def test_rating_model_learns_user_and_item_effects():

@@ -83,11 +83,58 @@ def is_chief_worker() -> bool:
     return task.get("type") == "worker" and int(task.get("index", 0)) == 0
 
 
-def _embedding(layers, count: int, dim: int, name: str, initializer, regularizer):
-    """An embedding table of ``count`` rows of ``dim`` values, initialised and regularised alike in every model."""
-    return layers.Embedding(
-        count, dim, embeddings_initializer=initializer, embeddings_regularizer=regularizer, name=name
-    )
+def _lazy_adam(tf, learning_rate: float):
+    """Adam that moves only the rows of a table a batch looked up (TF Addons' LazyAdam, for Keras 3).
+
+    Keras's Adam decays both moments of every row of an embedding table at every step,
+    so a step costs as much as the whole table: with the readers' table that made an
+    epoch's cost grow with readers x interactions. Here a sparse gradient (a lookup's
+    ``tf.IndexedSlices``) updates the moments and values of the rows it names, summed per
+    row; rows no batch touched keep their moments, as in TF Addons' LazyAdam (archived,
+    and never ported to Keras 3). Dense gradients take Keras's own update.
+    """
+    keras = tf.keras
+
+    class LazyAdam(keras.optimizers.Adam):
+        def update_step(self, gradient, variable, learning_rate):
+            if not isinstance(gradient, tf.IndexedSlices):
+                return super().update_step(gradient, variable, learning_rate)
+            rows, position = tf.unique(gradient.indices)
+            values = tf.math.unsorted_segment_sum(tf.cast(gradient.values, variable.dtype), position, tf.shape(rows)[0])
+            step = tf.cast(self.iterations + 1, variable.dtype)
+            beta_1, beta_2 = tf.cast(self.beta_1, variable.dtype), tf.cast(self.beta_2, variable.dtype)
+            alpha = tf.cast(learning_rate, variable.dtype) * tf.sqrt(1 - beta_2**step) / (1 - beta_1**step)
+            index = self._get_variable_index(variable)
+            m, v = self._momentums[index], self._velocities[index]
+            m_rows = beta_1 * tf.gather(m.value, rows) + (1 - beta_1) * values
+            v_rows = beta_2 * tf.gather(v.value, rows) + (1 - beta_2) * tf.square(values)
+            self.assign(m, tf.IndexedSlices(m_rows, rows))
+            self.assign(v, tf.IndexedSlices(v_rows, rows))
+            self.assign_sub(variable, tf.IndexedSlices(alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon), rows))
+
+    return LazyAdam(learning_rate)
+
+
+def _embedding(tf, count: int, dim: int, name: str, initializer, regularizer):
+    """An embedding table of ``count`` rows of ``dim`` values, initialised and regularised alike in every model.
+
+    A step costs what the rows it looks up cost, not what the table costs (the readers'
+    table grows with the library):
+    - the rows are gathered from the variable itself: Keras's Embedding reads the whole
+      table, and TensorFlow copies it again when the optimizer writes rows while that
+      read is alive;
+    - ``regularizer`` applies to the rows looked up, once per example, like the L2 term
+      of SGD matrix factorisation: on the whole table its gradient is table-sized every step.
+    """
+
+    class RowLookup(tf.keras.layers.Embedding):
+        def call(self, inputs):
+            rows = tf.gather(self.embeddings.value, inputs)
+            if regularizer is not None:
+                self.add_loss(regularizer(rows))
+            return rows
+
+    return RowLookup(count, dim, embeddings_initializer=initializer, name=name)
 
 
 def _gmf_and_mlp_inputs(
@@ -386,7 +433,7 @@ class NeuMF(Recommender):
         mlp_dim = self.mlp_layers[0] // 2
 
         def embedding(count: int, dim: int, name: str):
-            return _embedding(layers, count, dim, name, init, regularizer)
+            return _embedding(tf, count, dim, name, init, regularizer)
 
         inputs = {"user": user, "item": item}
         user_parts: dict[str, list] = {"gmf_user": [], "mlp_user": []}
@@ -419,7 +466,7 @@ class NeuMF(Recommender):
         fused = layers.Concatenate(name="fused")([gmf, mlp])
         output = layers.Dense(1, activation="sigmoid", kernel_initializer="lecun_uniform", name="prediction")(fused)
         model = keras.Model(inputs, output)
-        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="binary_crossentropy")
+        model.compile(optimizer=_lazy_adam(tf, self.learning_rate), loss="binary_crossentropy")
         return model
 
     def fit(self, matrix: sp.csr_matrix, dismissed: sp.csr_matrix | None = None) -> NeuMF:
@@ -706,7 +753,7 @@ class NCFRating(HyperParameters):
         init = keras.initializers.RandomNormal(stddev=0.05, seed=self.seed)
 
         def embedding(count: int, dim: int, name: str):
-            return _embedding(layers, count, dim, name, init, regularizer)
+            return _embedding(tf, count, dim, name, init, regularizer)
 
         extra = {"bias": [], "gmf_user": [], "mlp_user": [], "gmf_item": [], "mlp_item": []}
         if self.user_history:
@@ -756,7 +803,7 @@ class NCFRating(HyperParameters):
         item_bias = layers.Flatten()(embedding(n_items, 1, "item_bias")(item_in))
         output = layers.Reshape(())(layers.Add()([interaction, user_bias, item_bias, *extra["bias"]]))
         self.model = keras.Model([user_in, item_in], output)
-        self.model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
+        self.model.compile(optimizer=_lazy_adam(tf, self.learning_rate), loss="mse")
         inputs = {"user": users.astype(np.int32), "item": items.astype(np.int32)}
         centred = ratings - self.mean
         callbacks = []
