@@ -64,6 +64,19 @@ def test_neumf_early_stopping_keeps_the_history():
     assert 0 < model.validation_readers <= model.validation_users
 
 
+def test_the_hold_outs_scores_read_back_only_its_readers_and_match_the_full_read_back():
+    """After each epoch the hold-out scores a few readers from the live model, as score() would."""
+    from webapp.recsys.features import UserFeatures
+    from webapp.recsys.neural import _tensorflow
+
+    matrix = planted(n_users=40, n_items=20, per_user=4)
+    demographics = UserFeatures.encode(("occupation",), [(f"job {user % 3}",) for user in range(40)])
+    model = small_neumf(user_history=True, user_features=demographics, epochs=2).fit(matrix)
+    readers = np.array([3, 17, 29])
+    live = model._live_scores(_tensorflow(model.seed), matrix)(readers)
+    np.testing.assert_allclose(live, model.score(readers), rtol=1e-5, atol=1e-6)
+
+
 def test_neumf_without_a_hold_out_measures_nothing():
     model = NeuMF(factors=4, mlp_layers=(8, 4), epochs=1, batch_size=256, patience=0, seed=1).fit(planted())
     assert model.validation_metrics() is None

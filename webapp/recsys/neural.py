@@ -231,7 +231,7 @@ def _history_embedding(
 def _user_fields_layer(tf, features: UserFeatures, widths: tuple[int, ...], initializer, regularizer):
     """A layer giving each user the sum of their fields' embeddings (one table per field), split into ``widths``.
 
-    :meth:`numpy_vectors` gives every user's summed vector, in the same order of parts.
+    :meth:`numpy_vectors` gives every user's (or the given users') summed vector, in the same order of parts.
     """
     keras = tf.keras
     codes = tf.constant(features.codes)
@@ -249,8 +249,9 @@ def _user_fields_layer(tf, features: UserFeatures, widths: tuple[int, ...], init
             total = tf.add_n([tf.gather(table, row[:, column]) for column, table in enumerate(self.tables)])
             return tuple(total[:, end - width : end] for width, end in zip(widths, ends, strict=True))
 
-        def numpy_vectors(self) -> np.ndarray:
-            return sum(table.numpy()[features.codes[:, column]] for column, table in enumerate(self.tables))
+        def numpy_vectors(self, users: np.ndarray | None = None) -> np.ndarray:
+            codes = features.codes if users is None else features.codes[users]
+            return sum(table.numpy()[codes[:, column]] for column, table in enumerate(self.tables))
 
     return UserFieldVectors(name="user_fields")
 
@@ -530,8 +531,7 @@ class NeuMF(Recommender):
                 loss = result.history["loss"][-1]
             record = {"epoch": epoch + 1, "loss": float(loss)}
             if validation is not None:
-                self._extract_weights(reader_history)
-                metrics = evaluate_ranking(self.score, validation, k=10)
+                metrics = evaluate_ranking(self._live_scores(tf, reader_history), validation, k=10)
                 record["val_hr@10"], record["val_ndcg@10"] = metrics["hr@10"], metrics["ndcg@10"]
             self.history.append(record)
             if self.progress is not None:
@@ -619,22 +619,64 @@ class NeuMF(Recommender):
             inputs["left_out"] = np.repeat(left_out[order], group).astype(np.int32)
         return inputs, grid_labels[order].ravel()
 
+    def _live_scores(self, tf, reader_history: sp.csr_matrix | None) -> Callable[[np.ndarray], np.ndarray]:
+        """Scores from the model being trained, reading back only the vectors of the users scored.
+
+        The early-stopping hold-out scores a few thousand users after every epoch; reading
+        every user's vectors back would cost as much as the users' tables (millions of rows
+        at scale), in time and memory.
+        """
+        self._extract_item_weights(reader_history is not None)
+        get = self.model.get_layer
+        history_tables = {}
+        if reader_history is not None:
+            history_tables = {branch: get(f"{branch}_history").table.numpy() for branch in ("gmf", "mlp")}
+
+        def scores(user_codes: np.ndarray) -> np.ndarray:
+            user_codes = np.asarray(user_codes, dtype=np.int64)
+            vectors = {}
+            for branch in ("gmf", "mlp"):
+                vectors[branch] = tf.gather(get(f"{branch}_user").embeddings.value, user_codes).numpy()
+            if self.user_features is not None:
+                fields = get("user_fields").numpy_vectors(user_codes)
+                vectors["gmf"] += fields[:, : self.factors]
+                vectors["mlp"] += fields[:, self.factors :]
+            if reader_history is not None:
+                rows = reader_history[user_codes]
+                scale = 1.0 / np.sqrt(np.maximum(np.diff(rows.indptr), 1), dtype=np.float32)[:, None]
+                for branch, table in history_tables.items():
+                    vectors[branch] += (rows @ table) * scale
+            return self.scorer.score(vectors["gmf"], vectors["mlp"])
+
+        return scores
+
     def _extract_weights(self, reader_history: sp.csr_matrix | None) -> None:
         """Copy the trained weights out of Keras into a :class:`NeuMFScorer` and per-user vectors.
 
-        With ``reader_history``, it is folded into the user vectors. An item nobody
-        interacted with keeps only its content vector (zero without content): its id
-        embedding never learned anything.
+        With ``reader_history``, it is folded into the user vectors.
         """
         get = self.model.get_layer
         # The users' id embeddings alone, kept for fold-in; gmf_user/mlp_user add the history.
         self.gmf_user_id = self.gmf_user = get("gmf_user").get_weights()[0]
         self.mlp_user_id = self.mlp_user = get("mlp_user").get_weights()[0]
-        mlp_dim = self.mlp_layers[0] // 2
         if self.user_features is not None:  # a reader's demographics belong with their id
             fields = get("user_fields").numpy_vectors()
             self.gmf_user_id = self.gmf_user = self.gmf_user + fields[:, : self.factors]
             self.mlp_user_id = self.mlp_user = self.mlp_user + fields[:, self.factors :]
+        self._extract_item_weights(reader_history is not None)
+        if reader_history is not None:
+            scale = 1.0 / np.sqrt(np.maximum(np.diff(reader_history.indptr), 1), dtype=np.float32)[:, None]
+            self.gmf_user = self.gmf_user + (reader_history @ self.scorer.arrays["gmf_history"]) * scale
+            self.mlp_user = self.mlp_user + (reader_history @ self.scorer.arrays["mlp_history"]) * scale
+
+    def _extract_item_weights(self, with_history: bool) -> None:
+        """The item side of the trained network (and the history tables) into a :class:`NeuMFScorer`.
+
+        An item nobody interacted with keeps only its content vector (zero without content):
+        its id embedding never learned anything.
+        """
+        get = self.model.get_layer
+        mlp_dim = self.mlp_layers[0] // 2
         n_items = self.train_matrix.shape[1]
         untouched = np.ones(n_items, dtype=bool)
         untouched[self.active_items] = False
@@ -663,12 +705,9 @@ class NeuMF(Recommender):
         }
         for depth, (kernel, bias) in enumerate(dense[1:], start=1):
             arrays[f"dense_{depth}_kernel"], arrays[f"dense_{depth}_bias"] = kernel, bias
-        if reader_history is not None:
+        if with_history:
             arrays["gmf_history"] = get("gmf_history").get_weights()[0]
             arrays["mlp_history"] = get("mlp_history").get_weights()[0]
-            scale = 1.0 / np.sqrt(np.maximum(np.diff(reader_history.indptr), 1), dtype=np.float32)[:, None]
-            self.gmf_user = self.gmf_user + (reader_history @ arrays["gmf_history"]) * scale
-            self.mlp_user = self.mlp_user + (reader_history @ arrays["mlp_history"]) * scale
         self.scorer = NeuMFScorer(arrays)
 
     def score(self, user_codes: np.ndarray) -> np.ndarray:
