@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from webapp.models.recs import METRICS_LEAVE_ONE_OUT, METRICS_VALIDATION
 from webapp.recsys.data import Interactions, build_interactions
 from webapp.recsys.features import FeatureVocabulary, ItemFeatures
-from webapp.recsys.neural import multi_worker_strategy
+from webapp.recsys.neural import NCFRating, multi_worker_strategy
 from webapp.recsys.pipeline import (
     ALGORITHMS,
     MIN_RATINGS,
@@ -132,12 +132,18 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
     started = time.perf_counter()
     strategy = multi_worker_strategy(options.seed) if options.distributed else None
     data = _load(options, progress)
-    events, books, interactions, dismissed = data.events, data.books, data.interactions, data.dismissed
+    books, interactions, dismissed = data.books, data.interactions, data.dismissed
     vocabulary, item_features = data.vocabulary, data.item_features
+    n_events = len(data.events)
+    # What the reasons and the rating model need from the events, taken now: the events
+    # frame (about 1 GB at 50x the demo) is freed before training.
+    reader_books = ReaderBooks.from_events(data.events, interactions)
+    ratings = rating_triples(data.events, interactions) if options.rating_model else None
+    del data
     timings = {"load_seconds": round(time.perf_counter() - started, 2)}
     progress.message(
         f"  {interactions.n_users:,} readers x {interactions.n_items:,} books, "
-        f"{interactions.n_interactions:,} interactions from {len(events):,} events ({timings['load_seconds']} s)"
+        f"{interactions.n_interactions:,} interactions from {n_events:,} events ({timings['load_seconds']} s)"
     )
 
     def model_for(name: str, on_epoch: Callable[[dict], None] | None = None):
@@ -148,7 +154,7 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
         parameters["rating_model"] = make_rating_model(seed=options.seed).params
     run_id = recommendations.start_run(options.algorithm, parameters).id
     report = RunReport(
-        run_id, interactions.n_users, interactions.n_items, interactions.n_interactions, len(events), timings=timings
+        run_id, interactions.n_users, interactions.n_items, interactions.n_interactions, n_events, timings=timings
     )
     try:
         recommendations.update_run(
@@ -174,7 +180,6 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
         artifacts = live_artifacts(model, vocabulary, interactions)
         recommendations.store_artifacts(run_id, artifacts)
         reasons = ReasonWriter.for_model(model, books, interactions.item_ids)
-        reader_books = ReaderBooks.from_events(events, interactions)
         # Without live artifacts (a model other than NeuMF) every reader's list is cached now.
         cached = most_recent_readers(interactions, options.cached_readers if artifacts else interactions.n_users)
         with progress.bar("Caching", "reader", total=len(cached)) as advance:
@@ -187,7 +192,7 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
         timings["cache_seconds"] = round(time.perf_counter() - stage, 2)
 
         stage = time.perf_counter()
-        rating_model = _train_rating_model(options, events, interactions, item_features, run_id, progress)
+        rating_model = _train_rating_model(ratings, options, interactions, item_features, run_id, progress)
         embedded = model if hasattr(model, "item_embeddings") else rating_model
         if embedded is not None:
             similar = recommendations.store_similar_books(
@@ -296,8 +301,16 @@ def _store_validation_metrics(algorithm: str, model, report: RunReport, progress
     )
 
 
-def _train_rating_model(options: TrainingOptions, events, interactions, item_features, run_id: int, progress: Progress):
-    """Train and store the rating model behind the predicted stars; None when skipped or too few ratings.
+def _train_rating_model(
+    ratings: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    options: TrainingOptions,
+    interactions: Interactions,
+    item_features: ItemFeatures,
+    run_id: int,
+    progress: Progress,
+) -> NCFRating | None:
+    """Train and store the rating model behind the predicted stars on ``ratings`` (reader codes, book codes,
+    stars); None when skipped or too few ratings.
 
     Every book gets a vector (one nobody rated: from its content alone), so every book a
     rating reader opens can show a predicted rating.
@@ -305,7 +318,7 @@ def _train_rating_model(options: TrainingOptions, events, interactions, item_fea
     if not options.rating_model:
         progress.message("No rating model this time (--no-rating-model).")
         return None
-    users, items, stars = rating_triples(events, interactions)
+    users, items, stars = ratings
     if len(stars) < MIN_RATINGS:
         progress.message(f"Only {len(stars)} ratings: no rating model this time (need {MIN_RATINGS}).")
         return None
