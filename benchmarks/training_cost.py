@@ -18,6 +18,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from webapp.recsys.data import binarize
 from webapp.recsys.neural import NCFRating, NeuMF
 
 
@@ -53,8 +54,9 @@ def main() -> None:
         readers = rng.integers(0, n_readers, args.interactions)
         books = rng.integers(0, args.books, args.interactions)
         stars = rng.integers(1, 6, args.interactions).astype(np.float32)
-        matrix = sp.csr_matrix((np.ones(args.interactions, np.float32), (readers, books)), (n_readers, args.books))
-        matrix.data[:] = 1.0
+        matrix = binarize(
+            sp.csr_matrix((np.ones(args.interactions, np.float32), (readers, books)), (n_readers, args.books))
+        )
         neumf = neumf_epoch_seconds(matrix, args.epochs)
         rating = rating_epoch_seconds(readers, books, stars, (n_readers, args.books), args.epochs)
         print(f"| {n_readers:,} | {matrix.nnz:,} | {neumf:.2f} | {rating:.2f} |", flush=True)
