@@ -16,6 +16,14 @@ def test_neumf_recovers_the_planted_groups(user_history):
     assert hit_rate(small_neumf(user_history=user_history), planted()) > 0.8  # chance is about 0.17
 
 
+def test_neumf_trained_on_an_epoch_drawn_in_slices_recovers_the_planted_groups(monkeypatch):
+    """At scale an epoch's examples are drawn and trained a slice at a time; here three slices an epoch."""
+    from webapp.recsys import neural
+
+    monkeypatch.setattr(neural, "SLICE_GROUPS", 400)  # planted(): 960 positives
+    assert hit_rate(small_neumf(user_history=True), planted()) > 0.8
+
+
 @pytest.mark.parametrize("user_history", [False, True])
 def test_neumf_is_reproducible_with_a_seed(user_history):
     matrix = planted()

@@ -256,6 +256,10 @@ def _user_fields_layer(tf, features: UserFeatures, widths: tuple[int, ...], init
     return UserFieldVectors(name="user_fields")
 
 
+# An epoch's examples are drawn about this many groups (a positive and its negatives) at a time:
+# at 50x the demo a whole epoch's examples and their temporaries took several GB.
+SLICE_GROUPS = 2**18
+
 # Sizes of the content tower's parts (see serving.ContentTower).
 CONTENT_DIMS = {"category": 16, "tags": 16, "authors": 16, "decade": 8, "title": 16}
 TITLE_WINDOWS = (2, 3)
@@ -515,20 +519,23 @@ class NeuMF(Recommender):
             has_history = np.diff(reader_history.indptr)[extra_users] > 0
             extra_users, extra_items = extra_users[has_history], extra_items[has_history]
         distributed_step = self._distributed_step(tf) if self.strategy is not None else None
+        batch_groups = max(self.batch_size // group, 1)  # whole groups per batch
+        slice_groups = max(SLICE_GROUPS // batch_groups, 1) * batch_groups  # whole batches per slice
         for epoch in range(self.epochs):
-            inputs, labels = self._epoch_groups(rng, users, items, extra_users, extra_items, seen_keys, reader_history)
-            if distributed_step is not None:
-                loss = self._distributed_epoch(tf, distributed_step, inputs, labels, group)
+            if distributed_step is not None:  # every worker cuts the same whole epoch
+                examples = self._epoch_groups(rng, users, items, extra_users, extra_items, seen_keys, reader_history)
+                loss = self._distributed_epoch(tf, distributed_step, *next(examples), group)
             else:
-                result = self.model.fit(
-                    inputs,
-                    labels,
-                    batch_size=max(self.batch_size // group, 1) * group,  # whole groups per batch
-                    epochs=1,
-                    verbose=0,
-                    shuffle=False,
-                )
-                loss = result.history["loss"][-1]
+                losses, sizes = [], []
+                for inputs, labels in self._epoch_groups(
+                    rng, users, items, extra_users, extra_items, seen_keys, reader_history, slice_groups
+                ):
+                    result = self.model.fit(
+                        inputs, labels, batch_size=batch_groups * group, epochs=1, verbose=0, shuffle=False
+                    )
+                    losses.append(result.history["loss"][-1])
+                    sizes.append(len(labels))
+                loss = np.average(losses, weights=sizes) if losses else float("nan")
             record = {"epoch": epoch + 1, "loss": float(loss)}
             if validation is not None:
                 metrics = evaluate_ranking(self._live_scores(tf, reader_history), validation, k=10)
@@ -594,30 +601,37 @@ class NeuMF(Recommender):
         losses = [float(step(iterator)) for _ in range(steps)]
         return float(np.mean(losses)) if losses else float("nan")
 
-    def _epoch_groups(self, rng, users, items, extra_users, extra_items, seen_keys, reader_history):
+    def _epoch_groups(
+        self, rng, users, items, extra_users, extra_items, seen_keys, reader_history, slice_groups: int | None = None
+    ) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
         """One epoch of training examples, in shuffled groups of 1 + ``negatives`` rows of one user.
 
         A group is a positive and ``negatives`` sampled items, or a dismissed item and as many
         sampled items (all labelled 0). Every row of a group shares the user's left-out item:
-        the positive's own item, or for a dismissal a random one of the user's items.
+        the positive's own item, or for a dismissal a random one of the user's items. The
+        groups are drawn and given ``slice_groups`` at a time (all at once without), so an
+        epoch's examples are never all held at once.
         """
         group = 1 + self.negatives
         group_users = np.concatenate([users, extra_users])
         first_items = np.concatenate([items, extra_items])
-        first_labels = np.concatenate([np.ones(len(users)), np.zeros(len(extra_users))])
-        sampled = sample_negatives(rng, np.repeat(group_users, self.negatives), len(self.active_items), seen_keys)
-        grid_items = np.column_stack([first_items, self.active_items[sampled].reshape(-1, self.negatives)])
-        grid_labels = np.zeros((len(group_users), group), dtype=np.float32)
-        grid_labels[:, 0] = first_labels
+        first_labels = np.concatenate([np.ones(len(users), np.float32), np.zeros(len(extra_users), np.float32)])
         order = rng.permutation(len(group_users))
-        inputs = {
-            "user": np.repeat(group_users[order], group).astype(np.int32),
-            "item": grid_items[order].ravel().astype(np.int32),
-        }
-        if reader_history is not None:
-            left_out = _history_left_out(rng, reader_history, group_users, first_items, first_labels)
-            inputs["left_out"] = np.repeat(left_out[order], group).astype(np.int32)
-        return inputs, grid_labels[order].ravel()
+        for start in range(0, len(order), slice_groups or max(len(order), 1)):
+            picked = order[start : start + (slice_groups or len(order))]
+            slice_users, slice_items, slice_labels = group_users[picked], first_items[picked], first_labels[picked]
+            sampled = sample_negatives(rng, np.repeat(slice_users, self.negatives), len(self.active_items), seen_keys)
+            grid_items = np.column_stack([slice_items, self.active_items[sampled].reshape(-1, self.negatives)])
+            grid_labels = np.zeros((len(picked), group), dtype=np.float32)
+            grid_labels[:, 0] = slice_labels
+            inputs = {
+                "user": np.repeat(slice_users, group).astype(np.int32),
+                "item": grid_items.ravel().astype(np.int32),
+            }
+            if reader_history is not None:
+                left_out = _history_left_out(rng, reader_history, slice_users, slice_items, slice_labels)
+                inputs["left_out"] = np.repeat(left_out, group).astype(np.int32)
+            yield inputs, grid_labels.ravel()
 
     def _live_scores(self, tf, reader_history: sp.csr_matrix | None) -> Callable[[np.ndarray], np.ndarray]:
         """Scores from the model being trained, reading back only the vectors of the users scored.
