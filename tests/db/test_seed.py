@@ -107,6 +107,8 @@ def _break(directory, name, transform):
     [
         ("ratings.csv", lambda t: t.replace("\n", "\n1,abc,5\n", 1), "ratings.csv line 2: column book_id"),
         ("ratings.csv", lambda t: t + "1,2,9\n", "rating must be 1-5"),
+        ("ratings.csv", lambda t: t + "1,2,\n", "column rating should be a number, got ''"),
+        ("ratings.csv", lambda t: t + "1,2,4.5\n", "column rating should be a number, got '4.5'"),
         ("ratings.csv", lambda t: t.replace("user_id", "reader", 1), "lacks the column(s) user_id"),
         (
             "books.csv",
