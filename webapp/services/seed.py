@@ -13,10 +13,11 @@ ratings: readers borrow and buy books they rated, views follow the same ratings.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -251,12 +252,14 @@ class _DemoBuilder:
         self.rng = np.random.default_rng(options.seed)
         self.now = utcnow().replace(microsecond=0)
 
-    def _insert(self, table, rows: list[dict], label: str) -> None:
-        chunk = 20000
-        for start in range(0, len(rows), chunk):
-            db.session.execute(insert(table), rows[start : start + chunk])
-        self.report.counts[label] = self.report.counts.get(label, 0) + len(rows)
-        self.step(label, len(rows))
+    def _insert(self, table, rows: Iterable[dict], label: str) -> None:
+        """Insert ``rows`` 20,000 at a time; a generator's rows are built as they are inserted."""
+        rows, count = iter(rows), 0
+        while chunk := list(itertools.islice(rows, 20000)):
+            db.session.execute(insert(table), chunk)
+            count += len(chunk)
+        self.report.counts[label] = self.report.counts.get(label, 0) + count
+        self.step(label, count)
 
     def _times_between(self, starts: np.ndarray, end: datetime) -> list[datetime]:
         """One random moment per start, between that start and ``end``."""
@@ -418,15 +421,16 @@ class _DemoBuilder:
             moments = self._times_between(starts, self.now)
             if model is Rating:
                 values = frame["rating"].to_numpy()
-                rows = [
+                # Built as they are inserted: every rating of a large library as dicts took gigabytes.
+                rows = (
                     {"user_id": int(u), "book_id": int(b), "rating": int(r), "created_at": t, "updated_at": t}
                     for u, b, r, t in zip(users, books_of, values, moments)
-                ]
+                )
                 rated = pd.DataFrame({"user_id": users, "book_id": books_of})
             else:
-                rows = [
+                rows = (
                     {"user_id": int(u), "book_id": int(b), "created_at": t} for u, b, t in zip(users, books_of, moments)
-                ]
+                )
             self._insert(model.__table__, rows, label)
         return rated
 
