@@ -109,6 +109,11 @@ def _break(directory, name, transform):
         ("ratings.csv", lambda t: t + "1,2,9\n", "rating must be 1-5"),
         ("ratings.csv", lambda t: t + "1,2,\n", "column rating should be a number, got ''"),
         ("ratings.csv", lambda t: t + "1,2,4.5\n", "column rating should be a number, got '4.5'"),
+        (
+            "ratings.csv",
+            lambda t: t + "99999999999999999999,2,3\n",
+            "column user_id should be a number, got '99999999999999999999'",
+        ),
         ("ratings.csv", lambda t: t.replace("user_id", "reader", 1), "lacks the column(s) user_id"),
         (
             "books.csv",

@@ -133,8 +133,8 @@ def read_demo_files(data_dir: str) -> dict[str, pd.DataFrame]:
             parsed = pd.to_numeric(values, errors="coerce")
             blank_allowed = kind == "float"
             bad = parsed.isna() & ~(blank_allowed & (values == ""))
-            if kind == "int":
-                bad |= parsed.notna() & (parsed != parsed.round())
+            if kind == "int":  # a whole number that fits in 64 bits
+                bad |= parsed.notna() & ((parsed != parsed.round()) | (parsed.abs() >= 2.0**63))
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
                 raise SeedError(
