@@ -349,6 +349,12 @@ def _history_left_out(rng: np.random.Generator, history: sp.csr_matrix, users, i
     return np.where(labels > 0, items, picks).astype(np.int32)
 
 
+def _history_sums(history: sp.csr_matrix, table: np.ndarray) -> np.ndarray:
+    """Each row's sum of its items' rows of ``table``, divided by the square root of its length (FISM, SVD++)."""
+    scale = 1.0 / np.sqrt(np.maximum(np.diff(history.indptr), 1), dtype=np.float32)[:, None]
+    return (history @ table) * scale
+
+
 @dataclass(eq=False)
 class NeuMF(Recommender):
     """NeuMF: a GMF branch and an MLP branch over user and item embeddings, fused.
@@ -642,9 +648,6 @@ class NeuMF(Recommender):
         """
         self._extract_item_weights(reader_history is not None)
         get = self.model.get_layer
-        history_tables = {}
-        if reader_history is not None:
-            history_tables = {branch: get(f"{branch}_history").table.numpy() for branch in ("gmf", "mlp")}
 
         def scores(user_codes: np.ndarray) -> np.ndarray:
             user_codes = np.asarray(user_codes, dtype=np.int64)
@@ -657,9 +660,8 @@ class NeuMF(Recommender):
                 vectors["mlp"] += fields[:, self.factors :]
             if reader_history is not None:
                 rows = reader_history[user_codes]
-                scale = 1.0 / np.sqrt(np.maximum(np.diff(rows.indptr), 1), dtype=np.float32)[:, None]
-                for branch, table in history_tables.items():
-                    vectors[branch] += (rows @ table) * scale
+                for branch in ("gmf", "mlp"):
+                    vectors[branch] += _history_sums(rows, self.scorer.arrays[f"{branch}_history"])
             return self.scorer.score(vectors["gmf"], vectors["mlp"])
 
         return scores
@@ -679,9 +681,8 @@ class NeuMF(Recommender):
             self.mlp_user_id = self.mlp_user = self.mlp_user + fields[:, self.factors :]
         self._extract_item_weights(reader_history is not None)
         if reader_history is not None:
-            scale = 1.0 / np.sqrt(np.maximum(np.diff(reader_history.indptr), 1), dtype=np.float32)[:, None]
-            self.gmf_user = self.gmf_user + (reader_history @ self.scorer.arrays["gmf_history"]) * scale
-            self.mlp_user = self.mlp_user + (reader_history @ self.scorer.arrays["mlp_history"]) * scale
+            self.gmf_user = self.gmf_user + _history_sums(reader_history, self.scorer.arrays["gmf_history"])
+            self.mlp_user = self.mlp_user + _history_sums(reader_history, self.scorer.arrays["mlp_history"])
 
     def _extract_item_weights(self, with_history: bool) -> None:
         """The item side of the trained network (and the history tables) into a :class:`NeuMFScorer`.
@@ -905,10 +906,10 @@ class NCFRating(HyperParameters):
         self.user_vectors, self.item_vectors = vectors("user"), vectors("item")
         self.item_vectors[np.diff(history.tocsc().indptr) == 0] = 0.0  # never trained: content only
         if self.user_history:
-            scale = 1.0 / np.sqrt(np.maximum(np.diff(history.indptr), 1), dtype=np.float32)[:, None]
             for start, branch in ((1, "gmf"), (1 + f, "mlp")):
-                table = get(f"{branch}_history").get_weights()[0]
-                self.user_vectors[:, start : start + f] += (history @ table) * scale
+                self.user_vectors[:, start : start + f] += _history_sums(
+                    history, get(f"{branch}_history").get_weights()[0]
+                )
         if self.user_features is not None:
             self.user_vectors += get("user_fields").numpy_vectors()
         if self.uses_content:
