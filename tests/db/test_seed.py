@@ -2,14 +2,16 @@
 
 import os
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import Book, BookView, Category, Favourite, Loan, Order, Rating, User
+from webapp.models import Book, BookView, Category, DailyFigures, Favourite, Loan, Order, Rating, User
+from webapp.models.base import utcnow
+from webapp.services import daily_figures
 from webapp.services.catalogue import book_query
 from webapp.services.seed import DEMO_ADMIN_USERNAME, DEMO_READER_PASSWORD, DEMO_READER_USERNAME, SeedOptions
 
@@ -191,3 +193,17 @@ def test_simulated_lending_is_steady_from_the_first_day_shown_to_today(runner, s
         mean = sum(counts) / len(counts)
         assert mean >= 20, counts
         assert all(0.6 * mean <= count <= 1.4 * mean for count in counts), counts
+
+
+def test_reseeding_has_the_statistics_screen_count_the_past_days_again(runner, small_demo_dir):
+    today = utcnow().date()
+    db.session.add(User(username="early", email="early@example.org", created_at=utcnow() - timedelta(days=30)))
+    db.session.commit()
+    assert daily_figures.per_day(today - timedelta(days=40), today)["loans"] == {}
+    assert _count(DailyFigures) > 0  # the days since the reader joined were counted and kept
+
+    assert runner.invoke(args=["seed-demo", "--reset", "--data-dir", small_demo_dir]).exit_code == 0
+    assert _count(DailyFigures) == 0
+    loans = daily_figures.per_day(today - timedelta(days=40), today)["loans"]
+    since = datetime.combine(today - timedelta(days=40), datetime.min.time())
+    assert sum(loans.values()) == db.session.scalar(select(func.count()).where(Loan.borrowed_at >= since)) > 0

@@ -380,4 +380,4 @@ def test_back_office_rules_live_in_the_services(app, admin_user):
         catalogue.check_category_can_go(dune.category)
     admin_user.active = False
     with pytest.raises(ServiceError, match="your own staff access"):
-        accounts.check_staff_change(admin_user.id, admin_user)
+        accounts.apply_staff_change(admin_user.id, admin_user)

@@ -8,14 +8,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from tests.helpers import create_user, make_book
 from webapp import revalidating_cache
 from webapp.extensions import db
-from webapp.models import Book, Hold, Loan, ModelRun, Order, OrderItem, Rating, Recommendation, User
+from webapp.models import Book, DailyFigures, Hold, Loan, ModelRun, Order, OrderItem, Rating, Recommendation, User
 from webapp.models.base import utcnow
 from webapp.models.circulation import HOLD_READY
 from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID, ORDER_SHIPPED
+from webapp.services import activity, circulation, daily_figures, shop
 
 FIRST, LAST = date(2026, 1, 1), date(2026, 1, 14)  # the range the tests ask for
 QUERY = f"?from={FIRST}&to={LAST}"
@@ -281,6 +283,97 @@ def test_empty_library_gives_zeros_not_errors(staff_client):
         data = _get(staff_client, chart)
         assert data is not None
     assert _get(staff_client, "recommender")["coverage"]["model_run"] is None
+
+
+def _kept_days() -> list[date]:
+    return list(db.session.scalars(select(DailyFigures.day).order_by(DailyFigures.day)))
+
+
+def test_settled_days_are_counted_once_and_kept(staff_client, events):
+    query = f"?from=2025-12-01&to={LAST}"
+    before = _get(staff_client, "loans", query)
+    first_event = min(
+        [day for _, day, _ in events["loans"]]
+        + [day for day, *_ in events["orders"]]
+        + [day for _, day in events["ratings"]]
+        + events["readers"]
+    )
+    # Every day from the library's first event on is kept; the empty days before it are not.
+    assert _kept_days() == [first_event + timedelta(days=n) for n in range((LAST - first_event).days + 1)]
+
+    day = date(2026, 1, 5)
+    reader = db.session.scalars(select(User).where(User.role == "reader")).first()
+    book = db.session.scalars(select(Book)).first()
+    db.session.add(Loan(user_id=reader.id, book_id=book.id, borrowed_at=_at(day), due_at=_at(day, 13)))
+    db.session.commit()
+    assert _get(staff_client, "loans", query) == before  # written behind the services' back: the kept day is read
+
+    daily_figures.forget(day)
+    db.session.commit()
+    after = _get(staff_client, "loans", query)
+    on_day = after["days"].index(day.isoformat())
+    assert after["loans"][on_day] == before["loans"][on_day] + 1
+    assert after["loans"][:on_day] == before["loans"][:on_day]
+
+
+def test_today_and_yesterday_are_counted_on_every_call(staff_client):
+    reader, book = create_user("reader"), make_book("Dune", copies_total=3, copies_available=3)
+    today = utcnow().date()
+    query = f"?from={today - timedelta(days=6)}&to={today}"
+    first = _get(staff_client, "loans", query)
+    circulation.borrow(reader.id, book.id)
+    yesterday = _at(today - timedelta(days=1))
+    db.session.add(
+        Loan(user_id=reader.id, book_id=book.id, borrowed_at=yesterday, due_at=yesterday + timedelta(days=21))
+    )
+    db.session.commit()
+    assert _get(staff_client, "loans", query)["loans"][-2:] == [first["loans"][-2] + 1, first["loans"][-1] + 1]
+    assert _kept_days() == []  # nothing happened before yesterday
+
+
+def _cancel_the_order(_staff_client, made) -> None:
+    shop.cancel_order(made["reader"].id, made["order"].id)
+
+
+def _rate_it_again(_staff_client, made) -> None:
+    activity.rate(made["reader"].id, made["book"].id, 5)
+
+
+def _make_the_reader_staff(staff_client, made) -> None:
+    reader_id = made["reader"].id
+    staff_client.post(f"/admin/reader/edit/?id={reader_id}", data={"role": "admin", "active": "y"})
+    assert db.session.get(User, reader_id, populate_existing=True).role == "admin"
+
+
+@pytest.mark.parametrize(
+    ("action", "chart", "figure", "before", "after"),
+    [
+        (_cancel_the_order, "sales", "orders", 1, 0),
+        (_rate_it_again, "ratings", "ratings", [0, 0, 1, 0, 0], [0, 0, 0, 0, 1]),
+        (_make_the_reader_staff, "new-readers", "readers", 1, 0),
+    ],
+    ids=["order cancelled", "rating changed", "reader made staff"],
+)
+def test_an_action_that_changes_a_settled_day_is_counted(staff_client, action, chart, figure, before, after):
+    day = utcnow().date() - timedelta(days=10)
+    reader = User(username="reader", email="reader@example.org", created_at=_at(day))
+    book = make_book("Dune", stock=5)
+    db.session.add(reader)
+    db.session.commit()
+    order = Order(user_id=reader.id, status=ORDER_PAID, total=Decimal("9.99"), created_at=_at(day))
+    order.items.append(OrderItem(book_id=book.id, quantity=1, unit_price=Decimal("9.99")))
+    db.session.add_all([order, Rating(user_id=reader.id, book_id=book.id, rating=3, created_at=_at(day))])
+    db.session.commit()
+    query = f"?from={day}&to={day}"
+
+    def shown():
+        figures = _get(staff_client, chart, query)[figure]
+        return figures if chart == "ratings" else sum(figures)
+
+    assert shown() == before
+    assert day in _kept_days()
+    action(staff_client, {"reader": reader, "book": book, "order": order})
+    assert shown() == after
 
 
 def test_figures_are_shared_for_their_period_then_recomputed(staff_client, app, monkeypatch):

@@ -14,6 +14,7 @@ from webapp.models.recs import (
 )
 from webapp.models.security import LoginFailure, LoginSession
 from webapp.models.shop import CartItem, Order, OrderItem
+from webapp.models.statistics import DailyFigures
 from webapp.models.users import User
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "BookView",
     "CartItem",
     "Category",
+    "DailyFigures",
     "Dismissal",
     "Favourite",
     "Hold",

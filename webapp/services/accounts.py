@@ -10,14 +10,14 @@ from functools import cache
 
 from flask import current_app, request
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import Select, String, bindparam, func, select
+from sqlalchemy import Select, String, bindparam, func, inspect, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
 from webapp.models import LoginSession, User
 from webapp.models.base import utcnow
 from webapp.models.users import ROLE_ADMIN
-from webapp.services import login_throttle
+from webapp.services import daily_figures, login_throttle
 from webapp.services.errors import ServiceError, TooManyAttempts
 from webapp.services.locking import delete_by_primary_key
 
@@ -174,7 +174,13 @@ def change_password(user: User, current: str, new: str) -> None:
     log_out_everywhere(user)
 
 
-def check_staff_change(actor_id: int, account: User) -> None:
-    """Staff may change roles and deactivate accounts, but never take away their own access."""
+def apply_staff_change(actor_id: int, account: User) -> None:
+    """Check a change of role or of ``active`` that staff made to ``account``, before it is committed.
+
+    Staff may change roles and deactivate accounts, but never take away their own access.
+    A new role moves the account in or out of the new readers of its joining day.
+    """
     if account.id == actor_id and (account.role != ROLE_ADMIN or not account.active):
         raise ServiceError("You cannot take away your own staff access or deactivate yourself.")
+    if inspect(account).attrs.role.history.has_changes():
+        daily_figures.forget(account.created_at.date())

@@ -9,7 +9,7 @@ from webapp.extensions import db
 from webapp.models import Book, Favourite, Rating, Review
 from webapp.models.activity import REVIEW_MAX_LENGTH
 from webapp.models.base import utcnow
-from webapp.services import reader_recs
+from webapp.services import daily_figures, reader_recs
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.locking import own_record
 
@@ -33,6 +33,7 @@ def rate(user_id: int, book_id: int, stars: int) -> Rating:
     else:
         rating.rating = stars
         rating.updated_at = utcnow()
+        daily_figures.forget(rating.created_at.date())  # its day's ratings by star change
     try:
         db.session.commit()
     except IntegrityError:  # a second request created it meanwhile: update that one

@@ -21,7 +21,7 @@ from webapp.extensions import db
 from webapp.models import Book, CartItem, Order, OrderItem
 from webapp.models.base import utcnow
 from webapp.models.shop import ORDER_CANCELLED, ORDER_PAID, ORDER_PENDING, ORDER_SHIPPED
-from webapp.services import reader_recs
+from webapp.services import daily_figures, reader_recs
 from webapp.services.errors import NotFound, ServiceError
 from webapp.services.locking import fail, lock_reader, own_record, retried_on_deadlock
 
@@ -242,6 +242,7 @@ def cancel_order(user_id: int | None, order_id: int) -> Order:
         fail(ServiceError("This order has shipped or is already cancelled, so it cannot be cancelled."))
     for item in order.items:
         db.session.execute(update(Book).where(Book.id == item.book_id).values(stock=Book.stock + item.quantity))
+    daily_figures.forget(order.created_at.date())  # its day's orders and revenue change
     db.session.commit()
     db.session.refresh(order)
     return order

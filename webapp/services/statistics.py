@@ -1,13 +1,15 @@
 """Figures for the statistics screen and the back-office home page.
 
-Every figure is aggregated by the database (COUNT/SUM ... GROUP BY); Python only
-fills the days or weeks without events with zeros and shapes the JSON. Time series
-and rankings cover a date range, by default the last 90 days up to today (UTC);
-snapshots (inventory, overdue loans, counters) describe the library now.
+Every figure is aggregated by the database (COUNT/SUM ... GROUP BY); the per-day series
+and the ratings by star are aggregated once per settled day and kept (``daily_figures``).
+Python only adds days up, fills the days or weeks without events with zeros and shapes
+the JSON. Time series and rankings cover a date range, by default the last 90 days up
+to today (UTC); snapshots (inventory, overdue loans, counters) describe the library now.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -18,14 +20,14 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from webapp.extensions import db
-from webapp.models import Book, Category, Hold, Loan, ModelRun, Order, OrderItem, Rating, Recommendation, User
+from webapp.models import Book, Category, Hold, Loan, ModelRun, Order, OrderItem, Recommendation, User
 from webapp.models.base import utcnow
 from webapp.models.circulation import HOLD_READY
 from webapp.models.recs import METRICS_LEAVE_ONE_OUT, RUN_SUCCEEDED
 from webapp.models.shop import ORDER_CANCELLED
 from webapp.models.users import ROLE_READER
 from webapp.revalidating_cache import kept
-from webapp.services import circulation
+from webapp.services import circulation, daily_figures
 from webapp.services.errors import NotFound, ServiceError
 
 DEFAULT_DAYS = 90
@@ -95,33 +97,9 @@ def parse_date_range(raw_from: str | None, raw_to: str | None, today: date | Non
     return DateRange(first, last)
 
 
-def _is_sqlite() -> bool:
-    return db.session.get_bind().dialect.name == "sqlite"
-
-
-def _day_of(column: ColumnElement) -> ColumnElement:
-    return func.date(column)
-
-
-def _week_of(column: ColumnElement) -> ColumnElement:
-    """The Monday of the week of a timestamp, computed by the database."""
-    if _is_sqlite():
-        return func.date(column, "weekday 0", "-6 days")
-    return func.subdate(func.date(column), func.weekday(column))
-
-
-def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-def _series(rows, keys: list[date]) -> list[float]:
-    """Values of (day, value) rows laid out on ``keys``, zero where there is no row."""
-    found = {_as_date(key): value for key, value in rows}
-    return [_number(found.get(key, 0)) for key in keys]
+def _series(values: dict[date, Any], keys: list[date]) -> list[float]:
+    """``values`` laid out on ``keys``, zero where there is none."""
+    return [_number(values.get(key, 0)) for key in keys]
 
 
 def _number(value: Any) -> float | int:
@@ -131,12 +109,6 @@ def _number(value: Any) -> float | int:
         return value
     as_float = float(value)
     return int(as_float) if as_float.is_integer() else round(as_float, 2)
-
-
-def _counted_by_day(column: ColumnElement, period: DateRange, *conditions) -> list[float]:
-    day = _day_of(column)
-    rows = db.session.execute(select(day, func.count()).where(period.covers(column), *conditions).group_by(day)).all()
-    return _series(rows, period.days())
 
 
 def headline(now: datetime | None = None) -> dict[str, int | float]:
@@ -162,26 +134,23 @@ def headline(now: datetime | None = None) -> dict[str, int | float]:
 
 def loans_and_returns(period: DateRange) -> dict[str, Any]:
     """Loans and returns per day."""
+    figures = daily_figures.per_day(period.first, period.last, ("loans", "returns"))
+    days = period.days()
     return {
-        "days": [day.isoformat() for day in period.days()],
-        "loans": _counted_by_day(Loan.borrowed_at, period),
-        "returns": _counted_by_day(Loan.returned_at, period),
+        "days": [day.isoformat() for day in days],
+        "loans": _series(figures["loans"], days),
+        "returns": _series(figures["returns"], days),
     }
 
 
 def sales(period: DateRange) -> dict[str, Any]:
     """Orders and revenue per day (cancelled orders left out)."""
-    day = _day_of(Order.created_at)
-    rows = db.session.execute(
-        select(day, func.count(), func.sum(Order.total))
-        .where(period.covers(Order.created_at), Order.status != ORDER_CANCELLED)
-        .group_by(day)
-    ).all()
+    figures = daily_figures.per_day(period.first, period.last, ("orders", "revenue"))
     days = period.days()
     return {
-        "days": [d.isoformat() for d in days],
-        "orders": _series([(row[0], row[1]) for row in rows], days),
-        "revenue": _series([(row[0], row[2]) for row in rows], days),
+        "days": [day.isoformat() for day in days],
+        "orders": _series(figures["orders"], days),
+        "revenue": _series(figures["revenue"], days),
     }
 
 
@@ -192,15 +161,15 @@ def new_readers(period: DateRange) -> dict[str, Any]:
     the range starts or ends on; ``week_in_progress`` says the last week has not ended yet.
     """
     weeks = period.weeks()
-    whole_weeks = DateRange(weeks[0], weeks[-1] + timedelta(days=6))
-    week = _week_of(User.created_at)
-    rows = db.session.execute(
-        select(week, func.count()).where(whole_weeks.covers(User.created_at), User.role == ROLE_READER).group_by(week)
-    ).all()
+    last = weeks[-1] + timedelta(days=6)
+    joined = daily_figures.per_day(weeks[0], last, ("new_readers",))["new_readers"]
+    per_week: dict[date, int] = defaultdict(int)
+    for day, count in joined.items():
+        per_week[day - timedelta(days=day.weekday())] += count
     return {
-        "weeks": [w.isoformat() for w in weeks],
-        "readers": _series(rows, weeks),
-        "week_in_progress": whole_weeks.last >= utcnow().date(),
+        "weeks": [week.isoformat() for week in weeks],
+        "readers": _series(per_week, weeks),
+        "week_in_progress": last >= utcnow().date(),
     }
 
 
@@ -273,12 +242,11 @@ def by_category(period: DateRange) -> dict[str, Any]:
 
 def rating_distribution(period: DateRange) -> dict[str, Any]:
     """How many ratings of each star were given."""
-    rows = dict(
-        db.session.execute(
-            select(Rating.rating, func.count()).where(period.covers(Rating.created_at)).group_by(Rating.rating)
-        ).all()
-    )
-    return {"stars": [1, 2, 3, 4, 5], "ratings": [rows.get(star, 0) for star in range(1, 6)]}
+    figures = daily_figures.per_day(period.first, period.last, daily_figures.STAR_FIGURES)
+    return {
+        "stars": list(daily_figures.STARS),
+        "ratings": [sum(figures[name].values()) for name in daily_figures.STAR_FIGURES],
+    }
 
 
 def inventory() -> dict[str, Any]:

@@ -35,7 +35,7 @@ class ReaderAdmin(StaffModelView):
 
     def on_model_change(self, form, model: User, is_created: bool) -> None:
         try:
-            accounts.check_staff_change(current_user.id, model)
+            accounts.apply_staff_change(current_user.id, model)
         except ServiceError as error:
             raise ValidationError(error.message) from None
 

@@ -1,0 +1,167 @@
+"""Per-day figures for the statistics screen, counted once per settled day.
+
+A day is settled once the whole day after it has passed (``SETTLED_AFTER_DAYS``), so a
+row stamped just before midnight by a transaction that committed after it is counted.
+A settled day's loans, returns, orders, revenue, new readers and ratings by star are
+aggregated the first time a chart needs them and stored in ``daily_figures``; after
+that a chart over a year reads at most 366 stored rows, however large the circulation,
+and aggregates only the days not yet settled. Days before the library's first event
+are zeros and are not stored.
+
+The stored figures stay true because the events they count do not change once made,
+with three exceptions, each of which calls :func:`forget` in its own transaction:
+cancelling an order, changing a rating, and changing a reader's role. ``flask seed-demo
+--reset`` empties the table with the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.sql.elements import ColumnElement
+
+from webapp.extensions import db
+from webapp.models import DailyFigures, Loan, Order, Rating, User
+from webapp.models.base import utcnow
+from webapp.models.shop import ORDER_CANCELLED
+from webapp.models.users import ROLE_READER
+
+log = logging.getLogger(__name__)
+
+STARS = (1, 2, 3, 4, 5)
+STAR_FIGURES = tuple(f"stars_{star}" for star in STARS)
+FIGURES = ("loans", "returns", "orders", "revenue", "new_readers", *STAR_FIGURES)
+SETTLED_AFTER_DAYS = 2
+
+Figures = dict[str, dict[date, Any]]  # figure -> day -> count (revenue: Decimal); days without events left out
+
+
+def per_day(first: date, last: date, names: tuple[str, ...] = FIGURES) -> Figures:
+    """The figures ``names`` of every day from ``first`` to ``last``, both included."""
+    today = utcnow().date()
+    settled_last = min(last, today - timedelta(days=SETTLED_AFTER_DAYS))
+    by_day: dict[date, dict[str, Any]] = {}
+    if first <= settled_last:
+        by_day.update(_settled(first, settled_last))
+    live_first = max(first, settled_last + timedelta(days=1))
+    if live_first <= last:
+        by_day.update(_counted(live_first, last, names))
+    figures: Figures = {name: {} for name in names}
+    for day, values in by_day.items():
+        for name in names:
+            if values.get(name):
+                figures[name][day] = values[name]
+    return figures
+
+
+def forget(day: date) -> None:
+    """Have ``day``'s figures counted again, inside the transaction that changed them."""
+    db.session.execute(delete(DailyFigures).where(DailyFigures.day == day))
+
+
+def _settled(first: date, last: date) -> dict[date, dict[str, Any]]:
+    """The stored figures of settled days, counting and storing the days not stored yet."""
+    columns = [getattr(DailyFigures, name) for name in FIGURES]
+    stored = {
+        row[0]: dict(zip(FIGURES, row[1:], strict=True))
+        for row in db.session.execute(select(DailyFigures.day, *columns).where(DailyFigures.day.between(first, last)))
+    }
+    if len(stored) == (last - first).days + 1:
+        return stored
+    since = _first_event_day()
+    if since is None:
+        return stored
+    missing = [day for day in _days(max(first, since), last) if day not in stored]
+    counted: dict[date, dict[str, Any]] = {}
+    for run_first, run_last in _runs(missing):
+        found = _counted(run_first, run_last)
+        for day in _days(run_first, run_last):
+            counted[day] = {name: found.get(day, {}).get(name, 0) for name in FIGURES}
+    if counted:
+        try:
+            db.session.execute(insert(DailyFigures), [{"day": day, **values} for day, values in counted.items()])
+            db.session.commit()
+        except (IntegrityError, OperationalError):
+            # Another request stored some of these days first (the same figures), or the
+            # insert lost a lock wait to it: what was counted here is still right.
+            db.session.rollback()
+            log.info("Days %s..%s were being stored by another request.", min(counted), max(counted))
+    return stored | counted
+
+
+def _counted(first: date, last: date, names: tuple[str, ...] = FIGURES) -> dict[date, dict[str, Any]]:
+    """The figures ``names`` (and those counted with them) of the days from ``first`` to ``last`` that had events."""
+    starts_at = datetime.combine(first, time.min)
+    ends_before = datetime.combine(last + timedelta(days=1), time.min)
+
+    def grouped(column: ColumnElement, *aggregates: ColumnElement, keys: tuple = (), where: tuple = ()):
+        day = func.date(column)
+        return db.session.execute(
+            select(day, *keys, *aggregates)
+            .where(column >= starts_at, column < ends_before, *where)
+            .group_by(day, *keys)
+        ).all()
+
+    wanted = set(names)
+    by_day: dict[date, dict[str, Any]] = defaultdict(dict)
+    if "loans" in wanted:
+        for day, count in grouped(Loan.borrowed_at, func.count()):
+            by_day[_as_date(day)]["loans"] = count
+    if "returns" in wanted:
+        for day, count in grouped(Loan.returned_at, func.count()):
+            by_day[_as_date(day)]["returns"] = count
+    if wanted & {"orders", "revenue"}:
+        for day, count, revenue in grouped(
+            Order.created_at, func.count(), func.sum(Order.total), where=(Order.status != ORDER_CANCELLED,)
+        ):
+            by_day[_as_date(day)].update(orders=count, revenue=Decimal(str(revenue or 0)))
+    if "new_readers" in wanted:
+        for day, count in grouped(User.created_at, func.count(), where=(User.role == ROLE_READER,)):
+            by_day[_as_date(day)]["new_readers"] = count
+    if wanted & set(STAR_FIGURES):
+        for day, stars, count in grouped(Rating.created_at, func.count(), keys=(Rating.rating,)):
+            by_day[_as_date(day)][f"stars_{stars}"] = count
+    return dict(by_day)
+
+
+def _first_event_day() -> date | None:
+    """The day of the library's first loan, order, reader or rating (each an indexed MIN)."""
+    firsts = [
+        db.session.scalar(select(func.min(column)))
+        for column in (Loan.borrowed_at, Order.created_at, User.created_at, Rating.created_at)
+    ]
+    moments = [_as_date(moment) for moment in firsts if moment is not None]
+    return min(moments) if moments else None
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def _runs(days: list[date]) -> Iterator[tuple[date, date]]:
+    """Consecutive stretches of sorted ``days``, as (first, last)."""
+    if not days:
+        return
+    run_first = previous = days[0]
+    for day in days[1:]:
+        if day != previous + timedelta(days=1):
+            yield run_first, previous
+            run_first = day
+        previous = day
+    yield run_first, previous
+
+
+def _as_date(value: Any) -> date:
+    """A date from what the database returns for DATE(...) or MIN(timestamp): a date, datetime or ISO text."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
