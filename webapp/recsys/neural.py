@@ -623,8 +623,9 @@ class NeuMF(Recommender):
         first_items = np.concatenate([items, extra_items])
         first_labels = np.concatenate([np.ones(len(users), np.float32), np.zeros(len(extra_users), np.float32)])
         order = rng.permutation(len(group_users))
-        for start in range(0, len(order), slice_groups or max(len(order), 1)):
-            picked = order[start : start + (slice_groups or len(order))]
+        step = slice_groups or max(len(order), 1)
+        for start in range(0, len(order), step):
+            picked = order[start : start + step]
             slice_users, slice_items, slice_labels = group_users[picked], first_items[picked], first_labels[picked]
             sampled = sample_negatives(rng, np.repeat(slice_users, self.negatives), len(self.active_items), seen_keys)
             grid_items = np.column_stack([slice_items, self.active_items[sampled].reshape(-1, self.negatives)])
