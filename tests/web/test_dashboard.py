@@ -264,6 +264,8 @@ def test_summary_counters(staff_client, events):
     assert data["readers"] == 12 and data["books"] == 4
     assert data["loans_out"] == open_loans and data["overdue"] == 0
     assert data["orders_this_week"] == 0  # every order of the fixture is in January 2026
+    create_user("newcomer")  # joined today, after the past days were counted and kept
+    assert _get(staff_client, "summary")["readers"] == 13
 
 
 def test_empty_library_gives_zeros_not_errors(staff_client):

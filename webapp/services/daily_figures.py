@@ -49,7 +49,7 @@ def per_day(first: date, last: date, names: tuple[str, ...] = FIGURES) -> Figure
     settled_last = min(last, today - timedelta(days=SETTLED_AFTER_DAYS))
     by_day: dict[date, dict[str, Any]] = {}
     if first <= settled_last:
-        by_day.update(_settled(first, settled_last))
+        by_day.update(_settled(first, settled_last, names))
     live_first = max(first, settled_last + timedelta(days=1))
     if live_first <= last:
         by_day.update(_counted(live_first, last, names))
@@ -61,16 +61,24 @@ def per_day(first: date, last: date, names: tuple[str, ...] = FIGURES) -> Figure
     return figures
 
 
+def total(name: str) -> int | Decimal:
+    """One figure summed over every day so far ("new_readers": every reader account there is)."""
+    since = _first_event_day()
+    if since is None:
+        return 0
+    return sum(per_day(since, utcnow().date(), (name,))[name].values())
+
+
 def forget(day: date) -> None:
     """Have ``day``'s figures counted again, inside the transaction that changed them."""
     db.session.execute(delete(DailyFigures).where(DailyFigures.day == day))
 
 
-def _settled(first: date, last: date) -> dict[date, dict[str, Any]]:
-    """The stored figures of settled days, counting and storing the days not stored yet."""
-    columns = [getattr(DailyFigures, name) for name in FIGURES]
+def _settled(first: date, last: date, names: tuple[str, ...]) -> dict[date, dict[str, Any]]:
+    """The figures ``names`` of settled days; days not stored yet are counted (every figure) and stored."""
+    columns = [getattr(DailyFigures, name) for name in names]
     stored = {
-        row[0]: dict(zip(FIGURES, row[1:], strict=True))
+        row[0]: dict(zip(names, row[1:], strict=True))
         for row in db.session.execute(select(DailyFigures.day, *columns).where(DailyFigures.day.between(first, last)))
     }
     if len(stored) == (last - first).days + 1:
