@@ -63,6 +63,15 @@ def backup_command(path: str) -> None:
     click.echo(f"Backed up the database to {path} ({size / 1024 / 1024:.1f} MB).")
 
 
+@click.command("recount-statistics")
+def recount_statistics_command() -> None:
+    """Forget the statistics screen's kept daily figures, so every past day is counted again."""
+    from webapp.services import daily_figures
+
+    forgotten = daily_figures.forget_every_day()
+    click.echo(f"Forgot the figures of {forgotten:,} days; each is counted again when a chart next shows it.")
+
+
 def metrics_table(results: dict[str, dict[str, float]]) -> str:
     """Evaluation results as a plain-text table, one model a row."""
     header = f"{'model':<22}" + "".join(f"{column:>16}" for column in METRIC_COLUMNS)
@@ -161,4 +170,5 @@ def register_cli(app: Flask) -> None:
     """Attach the project's commands to ``flask``."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(backup_command)
+    app.cli.add_command(recount_statistics_command)
     app.cli.add_command(train_recs_command)

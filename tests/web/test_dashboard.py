@@ -318,6 +318,24 @@ def test_settled_days_are_counted_once_and_kept(staff_client, events):
     assert after["loans"][:on_day] == before["loans"][:on_day]
 
 
+def test_recount_statistics_counts_every_past_day_again(staff_client, runner, events):
+    before = _get(staff_client, "loans")
+    kept = len(_kept_days())
+    day = date(2026, 1, 5)
+    reader = db.session.scalars(select(User).where(User.role == "reader")).first()
+    book = db.session.scalars(select(Book)).first()
+    db.session.add(Loan(user_id=reader.id, book_id=book.id, borrowed_at=_at(day), due_at=_at(day, 13)))
+    db.session.commit()  # history changed by hand
+
+    result = runner.invoke(args=["recount-statistics"])
+    assert result.exit_code == 0, result.output
+    assert f"Forgot the figures of {kept:,} days" in result.output
+    assert _kept_days() == []
+    after = _get(staff_client, "loans")
+    on_day = after["days"].index(day.isoformat())
+    assert after["loans"][on_day] == before["loans"][on_day] + 1
+
+
 def test_today_and_yesterday_are_counted_on_every_call(staff_client):
     reader, book = create_user("reader"), make_book("Dune", copies_total=3, copies_available=3)
     today = utcnow().date()

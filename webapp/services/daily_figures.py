@@ -11,7 +11,8 @@ are zeros and are not stored.
 The stored figures stay true because the events they count do not change once made,
 with three exceptions, each of which calls :func:`forget` in its own transaction:
 cancelling an order, changing a rating, and changing a reader's role. ``flask seed-demo
---reset`` empties the table with the others.
+--reset`` empties the table with the others; after changing history by hand, run
+``flask recount-statistics``.
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ def total(name: str) -> int | Decimal:
 def forget(day: date) -> None:
     """Have ``day``'s figures counted again, inside the transaction that changed them."""
     db.session.execute(delete(DailyFigures).where(DailyFigures.day == day))
+
+
+def forget_every_day() -> int:
+    """Have every past day counted again (after history was changed by hand); returns how many were kept."""
+    forgotten = db.session.execute(delete(DailyFigures)).rowcount
+    db.session.commit()
+    return forgotten
 
 
 def _settled(first: date, last: date, names: tuple[str, ...]) -> dict[date, dict[str, Any]]:
