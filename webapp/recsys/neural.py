@@ -648,21 +648,12 @@ class NeuMF(Recommender):
         at scale), in time and memory.
         """
         self._extract_item_weights(reader_history is not None)
-        get = self.model.get_layer
 
         def scores(user_codes: np.ndarray) -> np.ndarray:
             user_codes = np.asarray(user_codes, dtype=np.int64)
-            vectors = {}
-            for branch in ("gmf", "mlp"):
-                vectors[branch] = tf.gather(get(f"{branch}_user").embeddings.value, user_codes).numpy()
-            if self.user_features is not None:
-                fields = get("user_fields").numpy_vectors(user_codes)
-                vectors["gmf"] += fields[:, : self.factors]
-                vectors["mlp"] += fields[:, self.factors :]
-            if reader_history is not None:
-                rows = reader_history[user_codes]
-                for branch in ("gmf", "mlp"):
-                    vectors[branch] += _history_sums(rows, self.scorer.arrays[f"{branch}_history"])
+            _, vectors = self._user_vectors(
+                reader_history, lambda table: tf.gather(table, user_codes).numpy(), user_codes
+            )
             return self.scorer.score(vectors["gmf"], vectors["mlp"])
 
         return scores
@@ -670,20 +661,38 @@ class NeuMF(Recommender):
     def _extract_weights(self, reader_history: sp.csr_matrix | None) -> None:
         """Copy the trained weights out of Keras into a :class:`NeuMFScorer` and per-user vectors.
 
-        With ``reader_history``, it is folded into the user vectors.
+        With ``reader_history``, it is folded into the user vectors; the vectors without it
+        (``gmf_user_id``, ``mlp_user_id``) are kept for fold-in.
+        """
+        self._extract_item_weights(reader_history is not None)
+        own, vectors = self._user_vectors(reader_history, lambda table: table.numpy())
+        self.gmf_user_id, self.mlp_user_id = own["gmf"], own["mlp"]
+        self.gmf_user, self.mlp_user = vectors["gmf"], vectors["mlp"]
+
+    def _user_vectors(
+        self,
+        reader_history: sp.csr_matrix | None,
+        rows_of: Callable[[Any], np.ndarray],
+        user_codes: np.ndarray | None = None,
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Users' GMF and MLP vectors from Keras: their own (id plus demographics) and with their history.
+
+        ``rows_of`` reads the users' rows out of an id-embedding table (every user when
+        ``user_codes`` is None); the item weights must have been extracted first.
         """
         get = self.model.get_layer
-        # The users' id embeddings alone, kept for fold-in; gmf_user/mlp_user add the history.
-        self.gmf_user_id = self.gmf_user = get("gmf_user").get_weights()[0]
-        self.mlp_user_id = self.mlp_user = get("mlp_user").get_weights()[0]
+        own = {branch: rows_of(get(f"{branch}_user").embeddings.value) for branch in ("gmf", "mlp")}
         if self.user_features is not None:  # a reader's demographics belong with their id
-            fields = get("user_fields").numpy_vectors()
-            self.gmf_user_id = self.gmf_user = self.gmf_user + fields[:, : self.factors]
-            self.mlp_user_id = self.mlp_user = self.mlp_user + fields[:, self.factors :]
-        self._extract_item_weights(reader_history is not None)
-        if reader_history is not None:
-            self.gmf_user = self.gmf_user + _history_sums(reader_history, self.scorer.arrays["gmf_history"])
-            self.mlp_user = self.mlp_user + _history_sums(reader_history, self.scorer.arrays["mlp_history"])
+            fields = get("user_fields").numpy_vectors(user_codes)
+            own = {"gmf": own["gmf"] + fields[:, : self.factors], "mlp": own["mlp"] + fields[:, self.factors :]}
+        if reader_history is None:
+            return own, own
+        history = reader_history if user_codes is None else reader_history[user_codes]
+        with_history = {
+            branch: own[branch] + _history_sums(history, self.scorer.arrays[f"{branch}_history"])
+            for branch in ("gmf", "mlp")
+        }
+        return own, with_history
 
     def _extract_item_weights(self, with_history: bool) -> None:
         """The item side of the trained network (and the history tables) into a :class:`NeuMFScorer`.
