@@ -12,7 +12,10 @@ The stored figures stay true because the events they count do not change once ma
 with three exceptions, each of which calls :func:`forget` in its own transaction:
 cancelling an order, changing a rating, and changing a reader's role. ``flask seed-demo
 --reset`` empties the table with the others; after changing history by hand, run
-``flask recount-statistics``.
+``flask recount-statistics``. One race is left open: such an action on a day that is being
+counted for the first time, committed after the count read its rows and before the count
+is stored, is missed until that day is forgotten again (the window is the count's
+duration, once per day).
 """
 
 from __future__ import annotations
