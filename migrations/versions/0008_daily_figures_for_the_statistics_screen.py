@@ -19,6 +19,7 @@ depends_on = None
 def upgrade():
     op.create_table('daily_figures',
     sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('claim', sa.BigInteger(), nullable=True),
     sa.Column('loans', sa.Integer(), nullable=False),
     sa.Column('returns', sa.Integer(), nullable=False),
     sa.Column('orders', sa.Integer(), nullable=False),

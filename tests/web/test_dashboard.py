@@ -318,6 +318,38 @@ def test_settled_days_are_counted_once_and_kept(staff_client, events):
     assert after["loans"][:on_day] == before["loans"][:on_day]
 
 
+def test_an_order_cancelled_while_its_day_is_first_counted_is_not_lost(staff_client, monkeypatch):
+    day = utcnow().date() - timedelta(days=10)
+    reader, book = create_user("reader"), make_book("Dune", stock=5)
+    order = Order(user_id=reader.id, status=ORDER_PAID, total=Decimal("9.99"), created_at=_at(day))
+    order.items.append(OrderItem(book_id=book.id, quantity=1, unit_price=Decimal("9.99")))
+    db.session.add(order)
+    db.session.commit()
+    count = daily_figures._counted
+
+    def counted_then_cancelled(*args, **kwargs):
+        figures = count(*args, **kwargs)
+        shop.cancel_order(reader.id, order.id)  # another request, committed after the count read the orders
+        return figures
+
+    monkeypatch.setattr(daily_figures, "_counted", counted_then_cancelled)
+    query = f"?from={day}&to={day}"
+    assert _get(staff_client, "sales", query)["orders"] == [1]  # what the count saw
+    monkeypatch.setattr(daily_figures, "_counted", count)
+    assert _get(staff_client, "sales", query)["orders"] == [0]  # that count was not kept
+
+
+def test_a_day_left_claimed_by_a_count_that_never_finished_is_counted_and_kept(staff_client):
+    day = utcnow().date() - timedelta(days=10)
+    reader, book = create_user("reader"), make_book("Dune", copies_total=3, copies_available=3)
+    db.session.add(Loan(user_id=reader.id, book_id=book.id, borrowed_at=_at(day), due_at=_at(day, 13)))
+    db.session.add(DailyFigures(day=day, claim=12345, **dict.fromkeys(daily_figures.FIGURES, 0)))
+    db.session.commit()
+    assert _get(staff_client, "loans", f"?from={day}&to={day}")["loans"] == [1]
+    kept = db.session.get(DailyFigures, day, populate_existing=True)
+    assert (kept.claim, kept.loans) == (None, 1)
+
+
 def test_recount_statistics_counts_every_past_day_again(staff_client, runner, events):
     before = _get(staff_client, "loans")
     kept = len(_kept_days())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, Numeric
+from sqlalchemy import BigInteger, Date, Integer, Numeric
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
@@ -14,14 +14,16 @@ from webapp.extensions import db
 class DailyFigures(db.Model):
     """One settled day's loans, returns, orders, revenue, new readers and ratings by star.
 
-    Derived from those tables by ``services.daily_figures`` and never edited: an action that
-    changes a past day's figures (an order cancelled, a rating changed, a reader made staff)
-    deletes that day's row, and it is counted again when a chart next needs it.
+    Derived from those tables by ``services.daily_figures``: an action that changes a past
+    day's figures (an order cancelled, a rating changed, a reader made staff) deletes that
+    day's row, and it is counted again when a chart next needs it.
     """
 
     __tablename__ = "daily_figures"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # Set while a request counts the day (the figures are zeros until then), NULL once counted.
+    claim: Mapped[int | None] = mapped_column(BigInteger)
     loans: Mapped[int] = mapped_column(Integer)
     returns: Mapped[int] = mapped_column(Integer)
     orders: Mapped[int] = mapped_column(Integer)

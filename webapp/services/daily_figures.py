@@ -12,22 +12,22 @@ The stored figures stay true because the events they count do not change once ma
 with three exceptions, each of which calls :func:`forget` in its own transaction:
 cancelling an order, changing a rating, and changing a reader's role. ``flask seed-demo
 --reset`` empties the table with the others; after changing history by hand, run
-``flask recount-statistics``. One race is left open: such an action on a day that is being
-counted for the first time, committed after the count read its rows and before the count
-is stored, is missed until that day is forgotten again (the window is the count's
-duration, once per day).
+``flask recount-statistics``. A request claims the days it counts before counting them
+(:func:`_claim`), so such an action committed while its day is being counted is never
+lost: either the count sees it or the count is not stored.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -86,33 +86,77 @@ def forget_every_day() -> int:
 
 
 def _settled(first: date, last: date, names: tuple[str, ...]) -> dict[date, dict[str, Any]]:
-    """The figures ``names`` of settled days; days not stored yet are counted (every figure) and stored."""
+    """The figures ``names`` of settled days; days not counted yet are counted (every figure) and stored."""
     columns = [getattr(DailyFigures, name) for name in names]
-    stored = {
-        row[0]: dict(zip(names, row[1:], strict=True))
-        for row in db.session.execute(select(DailyFigures.day, *columns).where(DailyFigures.day.between(first, last)))
-    }
+    rows = db.session.execute(
+        select(DailyFigures.day, DailyFigures.claim, *columns).where(DailyFigures.day.between(first, last))
+    ).all()
+    stored = {row[0]: dict(zip(names, row[2:], strict=True)) for row in rows if row[1] is None}
     if len(stored) == (last - first).days + 1:
         return stored
     since = _first_event_day()
     if since is None:
         return stored
     missing = [day for day in _days(max(first, since), last) if day not in stored]
+    if not missing:
+        return stored
+    claim = _claim(missing, claimed={row[0] for row in rows if row[1] is not None})
     counted: dict[date, dict[str, Any]] = {}
     for run_first, run_last in _runs(missing):
         found = _counted(run_first, run_last)
         for day in _days(run_first, run_last):
             counted[day] = {name: found.get(day, {}).get(name, 0) for name in FIGURES}
-    if counted:
-        try:
-            db.session.execute(insert(DailyFigures), [{"day": day, **values} for day, values in counted.items()])
-            db.session.commit()
-        except (IntegrityError, OperationalError):
-            # Another request stored some of these days first (the same figures), or the
-            # insert lost a lock wait to it: what was counted here is still right.
-            db.session.rollback()
-            log.info("Days %s..%s were being stored by another request.", min(counted), max(counted))
+    _store(counted, claim)
     return stored | counted
+
+
+def _claim(days: list[date], claimed: set[date]) -> int:
+    """Mark ``days`` as being counted by this request, committed before it counts; returns the claim.
+
+    The count is stored only into rows that still carry this claim. An action that changes
+    one of these days deletes its row (:func:`forget`): if it commits before the count
+    reads, the count sees it; if after, the row is gone and this count is not stored. Rows
+    claimed by a request that never stored them (it failed, or lost a race) are taken over.
+    """
+    claim = secrets.randbits(62)
+    placeholder = dict.fromkeys(FIGURES, 0)
+    try:
+        if claimed:
+            db.session.execute(
+                update(DailyFigures)
+                .where(DailyFigures.day.between(days[0], days[-1]), DailyFigures.claim.is_not(None))
+                .values(claim=claim)
+            )
+        new = [day for day in days if day not in claimed]
+        if new:
+            db.session.execute(insert(DailyFigures), [{"day": day, "claim": claim, **placeholder} for day in new])
+        db.session.commit()
+    except (IntegrityError, OperationalError):
+        # Another request claimed some of these days first (or won a lock wait): it stores
+        # them; what this one counts is right but is not stored.
+        db.session.rollback()
+        log.info("Days %s..%s are being counted by another request.", days[0], days[-1])
+    return claim
+
+
+def _store(counted: dict[date, dict[str, Any]], claim: int) -> None:
+    """Store the counted days whose rows still carry ``claim``; the others were forgotten or claimed again."""
+    table = DailyFigures.__table__
+    statement = (
+        update(table)
+        .where(table.c.day == bindparam("counted_day"), table.c.claim == claim)
+        .values(claim=None, **{name: bindparam(f"counted_{name}") for name in FIGURES})
+    )
+    rows = [
+        {"counted_day": day, **{f"counted_{name}": value for name, value in values.items()}}
+        for day, values in counted.items()
+    ]
+    try:
+        db.session.execute(statement, rows)
+        db.session.commit()
+    except OperationalError:  # a lock wait lost: these days are counted again next time
+        db.session.rollback()
+        log.info("Could not store days %s..%s; they are counted again next time.", min(counted), max(counted))
 
 
 def _counted(first: date, last: date, names: tuple[str, ...] = FIGURES) -> dict[date, dict[str, Any]]:
