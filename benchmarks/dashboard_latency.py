@@ -4,7 +4,8 @@ Runs in-process with Flask's test client, logged in as the demo admin, on the de
 database (DATABASE_URL, by default the instance SQLite file that `make run` builds):
 one warm-up call, then ``--repeat`` calls per view with the default range (the last
 90 days) and with a whole year. Each view is timed twice: computing its figures on every
-call (STATISTICS_SECONDS=0: what the database's aggregates cost) and as staff are served
+call (STATISTICS_SECONDS=0: what the database's aggregates cost, the settled days' figures
+read from ``daily_figures`` once the warm-up call has counted them) and as staff are served
 (the figures shared for STATISTICS_SECONDS, recomputed in the background). Target: every
 JSON view under 200 ms.
 
