@@ -69,7 +69,8 @@ MODELS = (
     "neumf",
     "neumf_hybrid",
 )
-# The production model: history + content NeuMF (what flask train-recs trains).
+# The production model: history + content NeuMF blended with its sparse EASE^R item-item part
+# (what flask train-recs trains); "neumf" is the network alone, without content or item-item part.
 PRODUCTION = "neumf_hybrid"
 # Models whose result depends on the random seed; each is fit with several seeds and averaged.
 SEEDED = ("matrix_factorization", "als", "neumf", "neumf_hybrid")
@@ -129,6 +130,7 @@ GRIDS = {
             (32, (64, 32, 16), 8, 1024, 4, 1e-6, True),
             (64, (128, 64), 4, 4096, 3, 1e-6, False),
             (64, (128, 64), 4, 4096, 3, 1e-5, True),
+            item_item=False,
         ),
     ),
     "neumf_hybrid": (

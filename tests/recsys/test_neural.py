@@ -60,7 +60,8 @@ def test_history_scores_match_keras_predictions():
 
 
 def test_neumf_early_stopping_keeps_the_history():
-    model = NeuMF(factors=8, mlp_layers=(16, 8), epochs=4, batch_size=256, patience=2, seed=1).fit(planted())
+    model = NeuMF(factors=8, mlp_layers=(16, 8), epochs=4, batch_size=256, patience=2, item_item=False, seed=1)
+    model.fit(planted())
     assert 1 <= len(model.history) <= 4
     assert "val_hr@10" in model.history[0]
     best = max(model.history, key=lambda record: record["val_ndcg@10"])

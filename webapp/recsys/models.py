@@ -314,13 +314,44 @@ class EASE(Recommender):
     l2: float = 500.0
 
     def fit(self, matrix: sp.csr_matrix) -> EASE:
-        matrix = self._remember(binarize(matrix))
-        gram = (matrix.T @ matrix).toarray().astype(np.float64)
-        gram[np.diag_indices_from(gram)] += self.l2
-        inverse = np.linalg.inv(gram)
-        self.weights = (-inverse / np.diag(inverse)[None, :]).astype(np.float32)
-        np.fill_diagonal(self.weights, 0.0)
+        self.weights = ease_weights(self._remember(binarize(matrix)), self.l2)
         return self
 
     def score(self, user_codes: np.ndarray) -> np.ndarray:
         return np.asarray(self.train_matrix[user_codes] @ self.weights, dtype=np.float32)
+
+
+def ease_weights(matrix: sp.csr_matrix, l2: float) -> np.ndarray:
+    """EASE^R's dense (n_items, n_items) item-item weights B for a binary ``matrix`` (see :class:`EASE`)."""
+    gram = (matrix.T @ matrix).toarray().astype(np.float64)
+    gram[np.diag_indices_from(gram)] += l2
+    inverse = np.linalg.inv(gram)
+    weights = (-inverse / np.diag(inverse)[None, :]).astype(np.float32)
+    np.fill_diagonal(weights, 0.0)
+    return weights
+
+
+def sparse_ease_weights(matrix: sp.csr_matrix, l2: float, max_items: int, keep: int) -> sp.csr_matrix:
+    """EASE^R's weights over the ``max_items`` most-read items, each row cut to its ``keep`` strongest.
+
+    A sparse (n_items, n_items) matrix: a reader's item-item scores are their binary history
+    row times it, a sum of ``keep``-entry rows, cheap enough to compute per request. The
+    closed form inverts a ``max_items``-square matrix, which bounds its time and memory
+    however large the catalogue; other items get no weights. Keeping the 100-400 largest
+    weights of each row of ML-100K's 1,682 scored within noise of the full matrix.
+    """
+    matrix = binarize(matrix)
+    n_items = matrix.shape[1]
+    readers = np.asarray(matrix.sum(axis=0)).ravel()
+    chosen = np.sort(np.argsort(-readers, kind="stable")[: min(max_items, n_items)])
+    chosen = chosen[readers[chosen] > 0]
+    if len(chosen) < 2:
+        return sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    weights = ease_weights(matrix[:, chosen].tocsr(), l2)
+    keep = min(keep, len(chosen) - 1)
+    columns = np.argpartition(-np.abs(weights), keep - 1, axis=1)[:, :keep]
+    values = np.take_along_axis(weights, columns, axis=1)
+    rows = np.repeat(chosen, keep)
+    kept = sp.csr_matrix((values.ravel(), (rows, chosen[columns.ravel()])), shape=(n_items, n_items), dtype=np.float32)
+    kept.eliminate_zeros()
+    return kept

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import scipy.sparse as sp
 
 
 class RatingPredictor:
@@ -167,11 +168,22 @@ class NeuMFScorer:
     the scaled sum of the user's history embeddings); :meth:`user_vectors` builds them
     from a history, so a reader's scores can be recomputed after each thing they do
     (fold-in) with no TensorFlow and no retraining.
+
+    With an item-item part (``item_item_*`` arrays: sparse EASE^R weights and their blend
+    weight), a score is the network's logit standardised over the user's row plus the
+    weight times the user's item-item scores (history row times the weights), standardised
+    the same way.
     """
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         self.arrays = {name: np.asarray(value) for name, value in arrays.items()}
         a = self.arrays
+        self.item_item: sp.csr_matrix | None = None
+        if "item_item_data" in a:
+            n_items = len(a["item_item_indptr"]) - 1
+            self.item_item = sp.csr_matrix(
+                (a["item_item_data"], a["item_item_indices"], a["item_item_indptr"]), shape=(n_items, n_items)
+            )
         self.gmf_item_t = np.ascontiguousarray((a["gmf_item"] * a["out_gmf"]).T, dtype=np.float32)
         # The first MLP layer's item half, once per item (it does not depend on the user).
         self.item_first = np.asarray(a["mlp_item"] @ a["first_item_kernel"] + a["first_bias"], dtype=np.float32)
@@ -206,8 +218,40 @@ class NeuMFScorer:
             mlp += mlp_id
         return gmf, mlp
 
-    def score(self, gmf_user: np.ndarray, mlp_user: np.ndarray) -> np.ndarray:
-        """Logits of every item for each user vector pair (sigmoid is monotonic).
+    @staticmethod
+    def item_item_arrays(weights: sp.csr_matrix, blend: float) -> dict[str, np.ndarray]:
+        """The arrays that give a scorer its item-item part (see the class docstring)."""
+        return {
+            "item_item_data": weights.data.astype(np.float32),
+            "item_item_indices": weights.indices.astype(np.int32),
+            "item_item_indptr": weights.indptr.astype(np.int64),
+            "item_item_weight": np.float32(blend),
+        }
+
+    def history_matrix(self, history: list[np.ndarray]) -> sp.csr_matrix:
+        """Users' histories (lists of item codes) as a binary (users, items) matrix, for :meth:`score`."""
+        rows = np.repeat(np.arange(len(history)), [len(items) for items in history])
+        columns = np.concatenate([np.asarray(items, dtype=np.int64) for items in history]) if history else []
+        matrix = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, columns)), shape=(len(history), self.n_items))
+        matrix.data[:] = 1.0  # an item listed twice counts once
+        return matrix
+
+    def score(self, gmf_user: np.ndarray, mlp_user: np.ndarray, history: sp.csr_matrix | None = None) -> np.ndarray:
+        """Each item's score for each user: the network's logits, blended with the item-item part if there is one.
+
+        ``history`` (binary, users x items) is what the item-item part reads; a scorer with
+        one refuses to score without it.
+        """
+        logits = self.logits(gmf_user, mlp_user)
+        if self.item_item is None:
+            return logits
+        if history is None:
+            raise ValueError("this scorer has an item-item part: give the users' history")
+        item_item = np.asarray((history @ self.item_item).todense(), dtype=np.float32)
+        return standardised(logits) + float(self.arrays["item_item_weight"]) * standardised(item_item)
+
+    def logits(self, gmf_user: np.ndarray, mlp_user: np.ndarray) -> np.ndarray:
+        """The network's logits of every item for each user vector pair (sigmoid is monotonic).
 
         The MLP runs over blocks of about ``SCORE_BLOCK_PAIRS`` (user, item) pairs in
         buffers reused from block to block: small enough to stay in the CPU's cache, and
@@ -253,6 +297,11 @@ class NeuMFScorer:
         for name in ("gmf_history", "mlp_history"):
             if name in a:
                 arrays[name] = np.vstack([a[name], np.zeros((len(gmf), a[name].shape[1]), np.float32)])
+        if self.item_item is not None:  # no item-item weights for them either
+            weights, size = self.item_item, self.n_items + len(gmf)
+            indptr = np.concatenate([weights.indptr, np.full(len(gmf), weights.indptr[-1])])
+            grown = sp.csr_matrix((weights.data, weights.indices, indptr), shape=(size, size))
+            arrays.update(self.item_item_arrays(grown, float(a["item_item_weight"])))
         return NeuMFScorer(arrays)
 
     def item_embeddings(self) -> np.ndarray:
@@ -265,6 +314,12 @@ class NeuMFScorer:
     @classmethod
     def from_bytes(cls, data: bytes) -> NeuMFScorer:
         return cls(arrays_from_bytes(data))
+
+
+def standardised(scores: np.ndarray) -> np.ndarray:
+    """Each row minus its mean, over its standard deviation (a constant row becomes zeros)."""
+    spread = scores.std(axis=1, keepdims=True)
+    return (scores - scores.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1.0)
 
 
 def content_tower_to_bytes(tower: ContentTower) -> bytes:

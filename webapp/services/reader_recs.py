@@ -151,7 +151,7 @@ def refresh_reader(user_id: int) -> Refreshed | None:
         reader = model.code_of_reader.get(user_id)
         ids = (model.gmf_users[reader], model.mlp_users[reader]) if reader is not None else (None, None)
         gmf, mlp = model.scorer.user_vectors([history], *ids)
-        scores = model.scorer.score(gmf, mlp)
+        scores = model.scorer.score(gmf, mlp, model.scorer.history_matrix([history]))
         scores[0, history] = -np.inf
         hidden = [model.code_of_book[book] for book in dismissed if book in model.code_of_book]
         scores[0, hidden] = -np.inf

@@ -1,0 +1,85 @@
+"""NeuMF's item-item part: sparse EASE^R weights, the blend chosen on the hold-out, and fold-in with it."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from tests.recsys.helpers import planted, small_neumf
+from webapp.recsys.models import EASE, sparse_ease_weights
+from webapp.recsys.serving import NeuMFScorer
+
+pytest.importorskip("tensorflow")
+
+
+def test_sparse_weights_equal_ease_where_kept():
+    matrix = planted()
+    dense = EASE(l2=10.0).fit(matrix).weights
+    np.testing.assert_allclose(sparse_ease_weights(matrix, 10.0, max_items=60, keep=59).toarray(), dense, atol=1e-6)
+    kept = sparse_ease_weights(matrix, 10.0, max_items=60, keep=5)
+    assert np.all(np.diff(kept.indptr) <= 5)
+    for item in (0, 17, 42):  # each row keeps its five largest weights in magnitude
+        row = kept[item]
+        strongest = np.sort(np.abs(dense[item]))[-5:]
+        np.testing.assert_allclose(np.sort(np.abs(row.data)), strongest, atol=1e-6)
+
+
+def test_sparse_weights_cover_only_the_most_read_items():
+    matrix = planted().tolil()
+    matrix[:40, 3] = 1  # book 3 is read by 40 more readers, book 59 by nobody
+    matrix[:, 59] = 0
+    matrix = sp.csr_matrix(matrix)
+    matrix.eliminate_zeros()
+    readers = np.asarray((matrix > 0).sum(axis=0)).ravel()
+    weights = sparse_ease_weights(matrix, 10.0, max_items=10, keep=50)
+    covered = np.union1d(weights.tocoo().row, weights.tocoo().col)
+    assert 3 in covered and 59 not in covered
+    assert len(covered) <= 10
+    assert readers[covered].min() >= np.sort(readers)[-10]
+
+
+@pytest.fixture(scope="module")
+def blended():
+    """A NeuMF with history trained with a hold-out, so that it chose its item-item part there."""
+    matrix = planted()
+    model = small_neumf(epochs=6, patience=3, validation_users=60, user_history=True).fit(matrix)
+    return model, matrix
+
+
+def test_the_hold_out_chooses_the_item_item_part(blended):
+    model, _matrix = blended
+    choice = model.item_item_choice
+    assert choice["l2"] in (100.0, 500.0, 2000.0) and choice["weight"] in (0.0, 0.25, 0.5, 1.0, 2.0)
+    assert 0.0 <= choice["ndcg@10"] <= 1.0
+    # The network alone reached its best epoch's NDCG@10 there; the blend chosen is at least as good.
+    network = max(record["val_ndcg@10"] for record in model.history)
+    assert choice["ndcg@10"] >= network - 1e-9
+    assert (model.scorer.item_item is not None) == (choice["weight"] > 0)
+    measured = model.validation_metrics()
+    assert measured["ndcg@10"] == pytest.approx(choice["ndcg@10"] if choice["weight"] else network)
+
+
+def test_fold_in_with_the_item_item_part_gives_the_model_scores(blended):
+    """Read back as the web process does, a reader's history scores as score() does, blend included."""
+    model, matrix = blended
+    weights = sparse_ease_weights(matrix, 100.0, max_items=60, keep=20)
+    model.scorer = NeuMFScorer({**model.scorer.arrays, **NeuMFScorer.item_item_arrays(weights, 1.0)})
+    scorer = NeuMFScorer.from_bytes(model.scorer.to_bytes())
+    for user in (0, 7, 33):
+        history = [matrix.indices[matrix.indptr[user] : matrix.indptr[user + 1]]]
+        gmf, mlp = scorer.user_vectors(history, model.gmf_user_id[user], model.mlp_user_id[user])
+        scores = scorer.score(gmf, mlp, scorer.history_matrix(history))
+        np.testing.assert_allclose(scores[0], model.score(np.array([user]))[0], rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="history"):
+        scorer.score(gmf, mlp)
+
+
+def test_books_added_after_training_have_no_item_item_weights(blended):
+    model, matrix = blended
+    weights = sparse_ease_weights(matrix, 100.0, max_items=60, keep=20)
+    scorer = NeuMFScorer({**model.scorer.arrays, **NeuMFScorer.item_item_arrays(weights, 1.0)})
+    grown = scorer.with_items(np.zeros((2, 8), np.float32), np.zeros((2, 8), np.float32))
+    assert grown.item_item.shape == (62, 62)
+    assert grown.item_item[:60, :60].nnz == weights.nnz and grown.item_item[60:].nnz == 0
+    history = [np.array([0, 1, 2, 60])]
+    gmf, mlp = grown.user_vectors(history)
+    assert grown.score(gmf, mlp, grown.history_matrix(history)).shape == (1, 62)
