@@ -217,6 +217,9 @@ def test_neumf_end_to_end(runner, demo):
     assert measured["protocol"] == "validation" and measured["readers"] > 0
     assert 0.0 <= measured["ndcg@10"] <= measured["hr@10"] <= 1.0
     assert f"On its validation hold-out ({measured['readers']:,} readers)" in result.output
+    if "item_item_weight" in measured:  # the blend the run scores with, beside the network alone
+        assert measured["ndcg@10"] >= measured["network_ndcg@10"]
+        assert f"blended with its item-item part at weight {measured['item_item_weight']:g}" in result.output
 
 
 def test_web_app_never_loads_tensorflow():

@@ -295,9 +295,15 @@ def _store_validation_metrics(algorithm: str, model, report: RunReport, progress
         return
     report.metrics = {algorithm: {**measured, "protocol": METRICS_VALIDATION}}
     recommendations.update_run(report.run_id, metrics=report.metrics)
+    blend = ""
+    if "item_item_weight" in measured:
+        blend = (
+            f", blended with its item-item part at weight {measured['item_item_weight']:g} "
+            f"(L2 {measured['item_item_l2']:g}; the network alone: NDCG@10 {measured['network_ndcg@10']:.4f})"
+        )
     progress.message(
         f"On its validation hold-out ({measured['readers']:,} readers): HR@10 {measured['hr@10']:.4f}, "
-        f"NDCG@10 {measured['ndcg@10']:.4f} (stored with the run; --evaluate compares every model)."
+        f"NDCG@10 {measured['ndcg@10']:.4f}{blend} (stored with the run; --evaluate compares every model)."
     )
 
 
