@@ -74,6 +74,8 @@ MODELS = (
 PRODUCTION = "neumf_hybrid"
 # Models whose result depends on the random seed; each is fit with several seeds and averaged.
 SEEDED = ("matrix_factorization", "als", "neumf", "neumf_hybrid")
+# NeuMF models, which choose their item-item part on their own hold-out (never on the test split).
+NEURAL = ("neumf", "neumf_hybrid")
 # Models that read the items' side information (given as ``items=`` / ``item_features=``).
 CONTENT_MODELS = ("content_knn", "neumf_hybrid")
 COLD_ITEM_MODELS = ("random", "content_knn", "neumf", "neumf_hybrid")
@@ -282,8 +284,10 @@ def ranking_table(
             runs = []
             for run_seed in [seed + n for n in range(seeds)] if name in SEEDED else [None]:
                 run_params = params if run_seed is None else {**params, "seed": run_seed}
-                runs.append(fit_and_evaluate(build(name, run_params, side), test, negatives=negatives))
-                print(f"  {name} {run_params}: {runs[-1]}", flush=True)
+                model = build(name, run_params, side)
+                runs.append(fit_and_evaluate(model, test, negatives=negatives))
+                chose = f" (item-item part chosen on its hold-out: {model.item_item_choice})" if name in NEURAL else ""
+                print(f"  {name} {run_params}: {runs[-1]}{chose}", flush=True)
             rows[name] = (runs, params)
         if "warm" in protocols:
             _warm_table(dataset, rows)
