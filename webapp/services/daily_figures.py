@@ -97,14 +97,14 @@ def _settled(first: date, last: date, names: tuple[str, ...]) -> dict[date, dict
     since = _first_event_day()
     if since is None:
         return stored
-    missing = [day for day in _days(max(first, since), last) if day not in stored]
+    missing = [day for day in days_between(max(first, since), last) if day not in stored]
     if not missing:
         return stored
     claim = _claim(missing, claimed={row[0] for row in rows if row[1] is not None})
     counted: dict[date, dict[str, Any]] = {}
     for run_first, run_last in _runs(missing):
         found = _counted(run_first, run_last)
-        for day in _days(run_first, run_last):
+        for day in days_between(run_first, run_last):
             counted[day] = {name: found.get(day, {}).get(name, 0) for name in FIGURES}
     _store(counted, claim)
     return stored | counted
@@ -204,7 +204,8 @@ def _first_event_day() -> date | None:
     return min(moments) if moments else None
 
 
-def _days(first: date, last: date) -> list[date]:
+def days_between(first: date, last: date) -> list[date]:
+    """Every day from ``first`` to ``last``, both included."""
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 

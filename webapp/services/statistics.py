@@ -56,7 +56,7 @@ class DateRange:
         return datetime.combine(self.last + timedelta(days=1), time.min)
 
     def days(self) -> list[date]:
-        return [self.first + timedelta(days=offset) for offset in range((self.last - self.first).days + 1)]
+        return daily_figures.days_between(self.first, self.last)
 
     def weeks(self) -> list[date]:
         """Mondays of the weeks the range touches."""
