@@ -19,6 +19,7 @@ from webapp.recsys.evaluation import (
     rmse,
     sampled_negatives,
     sampled_ranks,
+    shortened_histories,
     user_cold_start_split,
 )
 
@@ -96,6 +97,20 @@ def test_holdout_sample_keeps_everyone_elses_interactions():
     assert split.train.nnz == matrix.nnz - 10
     held = matrix - split.train
     assert sorted(zip(*held.nonzero())) == sorted(zip(split.test_users.tolist(), split.test_items.tolist()))
+
+
+def test_shortened_histories_cut_only_the_evaluated_readers_to_one_to_three_of_their_items():
+    matrix = sp.random(60, 40, density=0.3, format="csr", random_state=5)
+    matrix.data[:] = 1.0
+    split = holdout_sample(matrix, max_users=20, seed=3)
+    short = shortened_histories(split, longest=3, seed=4)
+    counts = np.diff(short.train.indptr)
+    assert counts[split.test_users].min() >= 1 and counts[split.test_users].max() <= 3
+    assert len(set(counts[split.test_users].tolist())) > 1  # 1, 2 or 3 drawn per reader
+    assert (short.train - split.train.multiply(short.train)).nnz == 0  # only items they had
+    others = np.setdiff1d(np.arange(60), split.test_users)
+    assert (short.train[others] != split.train[others]).nnz == 0
+    np.testing.assert_array_equal(short.test_items, split.test_items)
 
 
 def test_evaluate_ranking_of_a_perfect_scorer():

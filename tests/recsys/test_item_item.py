@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 from tests.recsys.helpers import planted, small_neumf
 from webapp.recsys.models import EASE, sparse_ease_weights
-from webapp.recsys.serving import NeuMFScorer
+from webapp.recsys.serving import NeuMFScorer, standardised
 
 pytest.importorskip("tensorflow")
 
@@ -49,13 +49,14 @@ def test_the_hold_out_chooses_the_item_item_part(blended):
     model, _matrix = blended
     choice = model.item_item_choice
     assert choice["l2"] in (100.0, 500.0, 2000.0) and choice["weight"] in (0.0, 0.25, 0.5, 1.0, 2.0)
-    assert 0.0 <= choice["ndcg@10"] <= 1.0
+    assert choice["short_weight"] in (0.0, 0.25, 0.5, 1.0, 2.0)
+    assert 0.0 <= choice["ndcg@10"] <= 1.0 and 0.0 <= choice["short_ndcg@10"] <= 1.0
     # The network alone reached its best epoch's NDCG@10 there; the blend chosen is at least as good.
     network = max(record["val_ndcg@10"] for record in model.history)
     assert choice["ndcg@10"] >= network - 1e-9
-    assert (model.scorer.item_item is not None) == (choice["weight"] > 0)
+    assert (model.scorer.item_item is not None) == (choice["weight"] > 0 or choice["short_weight"] > 0)
     measured = model.validation_metrics()
-    assert measured["ndcg@10"] == pytest.approx(choice["ndcg@10"] if choice["weight"] else network)
+    assert measured["ndcg@10"] == pytest.approx(choice["ndcg@10"] if model.scorer.item_item is not None else network)
 
 
 def test_fold_in_with_the_item_item_part_gives_the_model_scores(blended):
@@ -71,6 +72,21 @@ def test_fold_in_with_the_item_item_part_gives_the_model_scores(blended):
         np.testing.assert_allclose(scores[0], model.score(np.array([user]))[0], rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="history"):
         scorer.score(gmf, mlp)
+
+
+def test_short_histories_are_blended_with_their_own_weight(blended):
+    """A reader with at most three books is scored at the short-history weight, a longer one at the other."""
+    model, matrix = blended
+    weights = sparse_ease_weights(matrix, 100.0, max_items=60, keep=20)
+    scorer = NeuMFScorer({**model.scorer.arrays, **NeuMFScorer.item_item_arrays(weights, 2.0, 0.0, short_history=3)})
+    histories = [np.array([4, 9]), np.arange(10, 20)]
+    gmf, mlp = scorer.user_vectors(histories)
+    history = scorer.history_matrix(histories)
+    scores = scorer.score(gmf, mlp, history)
+    network = standardised(scorer.logits(gmf, mlp))
+    item_item = standardised(np.asarray((history @ weights).todense()))
+    np.testing.assert_allclose(scores[0], network[0], rtol=1e-5, atol=1e-5)  # weight 0: the network alone
+    np.testing.assert_allclose(scores[1], network[1] + 2.0 * item_item[1], rtol=1e-4, atol=1e-4)
 
 
 def test_books_added_after_training_have_no_item_item_weights(blended):

@@ -211,6 +211,21 @@ def holdout_sample(
     return LeaveOneOutSplit(train=train, test_users=split.test_users, test_items=split.test_items)
 
 
+def shortened_histories(split: LeaveOneOutSplit, longest: int, seed: int = 42) -> LeaveOneOutSplit:
+    """The split with each evaluated user's training row cut to a random 1 to ``longest`` of its items
+    (as a new reader's few first ones); the held-out items and every other user's row stay."""
+    rng = np.random.default_rng(seed)
+    train = sp.csr_matrix(split.train, copy=True)
+    kept = np.ones(train.nnz, dtype=bool)
+    for user in np.asarray(split.test_users, dtype=np.int64):
+        start, count = train.indptr[user], train.indptr[user + 1] - train.indptr[user]
+        dropped = rng.permutation(count)[int(rng.integers(1, longest + 1)) :]
+        kept[start + dropped] = False
+    train.data = np.where(kept, train.data, 0).astype(train.data.dtype)
+    train.eliminate_zeros()
+    return LeaveOneOutSplit(train=train, test_users=split.test_users, test_items=split.test_items)
+
+
 def split_interactions(interactions: Interactions, seed: int = 42) -> LeaveOneOutSplit:
     """Leave-one-out on an :class:`Interactions`, holding out each reader's latest event."""
     return leave_one_out(interactions.matrix, interactions.last_seen, seed=seed)

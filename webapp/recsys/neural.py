@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from webapp.recsys.data import binarize
-from webapp.recsys.evaluation import evaluate_ranking, holdout_sample
+from webapp.recsys.evaluation import evaluate_ranking, holdout_sample, shortened_histories
 from webapp.recsys.features import FEATURE_FIELDS, ItemFeatures, UserFeatures
 from webapp.recsys.models import (
     HyperParameters,
@@ -31,7 +31,7 @@ from webapp.recsys.models import (
     sample_negatives,
     sparse_ease_weights,
 )
-from webapp.recsys.serving import ContentTower, NeuMFScorer, RatingPredictor, standardised
+from webapp.recsys.serving import ContentTower, NeuMFScorer, RatingPredictor, blended, standardised
 
 logger = logging.getLogger(__name__)
 
@@ -274,6 +274,9 @@ ITEM_ITEM_L2 = (100.0, 500.0, 2000.0)
 ITEM_ITEM_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
 ITEM_ITEM_MAX_ITEMS = 5000
 ITEM_ITEM_KEEP = 200
+# Histories of at most this many items get a blend weight of their own, chosen on the hold-out's
+# readers cut to 1 to this many items (see evaluation.shortened_histories).
+ITEM_ITEM_SHORT_HISTORY = 3
 
 # Sizes of the content tower's parts (see serving.ContentTower).
 CONTENT_DIMS = {"category": 16, "tags": 16, "authors": 16, "decade": 8, "title": 16}
@@ -370,6 +373,24 @@ def _history_sums(history: sp.csr_matrix, table: np.ndarray) -> np.ndarray:
     return (history @ table) * scale
 
 
+def _best_blend(network: np.ndarray, item_item: np.ndarray, split, candidates) -> tuple[float, dict[str, float]]:
+    """The blend weight among ``candidates`` with the best NDCG@10 on ``split``, and what it reached there;
+    ``network`` and ``item_item`` hold the standardised scores of ``split.test_users``, row for row."""
+    row_of = {int(user): row for row, user in enumerate(split.test_users)}
+    best: tuple[float, dict[str, float]] | None = None
+    for weight in candidates:
+
+        def scores(codes: np.ndarray, weight: float = weight) -> np.ndarray:
+            rows = [row_of[int(code)] for code in codes]
+            return blended(network[rows], item_item[rows], weight)
+
+        metrics = evaluate_ranking(scores, split, k=10)
+        if best is None or metrics["ndcg@10"] > best[1]["ndcg@10"]:
+            best = (weight, metrics)
+    assert best is not None, "no candidate weights"
+    return best
+
+
 @dataclass(eq=False)
 class NeuMF(Recommender):
     """NeuMF: a GMF branch and an MLP branch over user and item embeddings, fused.
@@ -459,15 +480,17 @@ class NeuMF(Recommender):
             return None
         kept = max(scored, key=lambda record: record["val_ndcg@10"])  # the first best, as fit() keeps it
         measured = {"hr@10": kept["val_hr@10"], "ndcg@10": kept["val_ndcg@10"], "readers": self.validation_readers}
-        if self.item_item_choice.get("weight"):  # what the blend the model scores with reached there
+        choice = self.item_item_choice
+        if choice.get("weight") or choice.get("short_weight"):  # what the blend the model scores with reached
             measured = {
                 **measured,
                 "network_hr@10": measured["hr@10"],
                 "network_ndcg@10": measured["ndcg@10"],
-                "hr@10": self.item_item_choice["hr@10"],
-                "ndcg@10": self.item_item_choice["ndcg@10"],
-                "item_item_l2": self.item_item_choice["l2"],
-                "item_item_weight": self.item_item_choice["weight"],
+                "hr@10": choice["hr@10"],
+                "ndcg@10": choice["ndcg@10"],
+                "item_item_l2": choice["l2"],
+                "item_item_weight": choice["weight"],
+                "item_item_short_weight": choice["short_weight"],
             }
         return measured
 
@@ -602,34 +625,45 @@ class NeuMF(Recommender):
         if self.item_item and validation is not None:
             self.item_item_choice = self._choose_item_item(self._live_scores(tf, reader_history), validation)
         self._extract_weights(all_positives if self.user_history else None)
-        if self.item_item_choice.get("weight"):
-            l2 = self.item_item_choice["l2"]
-            weights = sparse_ease_weights(all_positives, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_KEEP)
-            self.scorer = NeuMFScorer(
-                {**self.scorer.arrays, **NeuMFScorer.item_item_arrays(weights, self.item_item_choice["weight"])}
+        choice = self.item_item_choice
+        if choice.get("weight") or choice.get("short_weight"):
+            weights = sparse_ease_weights(all_positives, choice["l2"], ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_KEEP)
+            part = NeuMFScorer.item_item_arrays(
+                weights, choice["weight"], choice["short_weight"], ITEM_ITEM_SHORT_HISTORY
             )
+            self.scorer = NeuMFScorer({**self.scorer.arrays, **part})
         return self
 
-    def _choose_item_item(self, network: Callable[[np.ndarray], np.ndarray], validation) -> dict[str, float]:
-        """The item-item L2 penalty and blend weight with the best NDCG@10 on the hold-out (weight 0 included)."""
+    def _choose_item_item(self, network: Callable[[np.ndarray], np.ndarray], validation) -> dict[str, Any]:
+        """The item-item L2 penalty and blend weight with the best NDCG@10 on the hold-out (weight 0 included),
+        and the weight for short histories, chosen on the same readers cut to a few items each.
+
+        The hold-out's readers mostly have long histories; a new reader has a few items, and with
+        the network's vectors for them alone (no id embedding: fold-in) ranks by other weights.
+        """
         users = np.asarray(validation.test_users, dtype=np.int64)
         network_scores = standardised(network(users))
-        row_of = {int(user): row for row, user in enumerate(users)}
-        best = {"l2": ITEM_ITEM_L2[0], "weight": 0.0, "ndcg@10": -1.0}
+        history = binarize(validation.train)[users]
+        best: dict[str, Any] = {"ndcg@10": -1.0}
         for l2 in ITEM_ITEM_L2:
             weights = sparse_ease_weights(validation.train, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_KEEP)
-            item_item = standardised(np.asarray((binarize(validation.train)[users] @ weights).todense()))
-            for blend in ITEM_ITEM_WEIGHTS:
-                if blend == 0.0 and l2 != ITEM_ITEM_L2[0]:
-                    continue  # the network alone, measured once
-
-                def scores(codes: np.ndarray, blend: float = blend, item_item: np.ndarray = item_item) -> np.ndarray:
-                    rows = [row_of[int(code)] for code in codes]
-                    return network_scores[rows] + blend * item_item[rows]
-
-                metrics = evaluate_ranking(scores, validation, k=10)
-                if metrics["ndcg@10"] > best["ndcg@10"]:
-                    best = {"l2": l2, "weight": blend, "hr@10": metrics["hr@10"], "ndcg@10": metrics["ndcg@10"]}
+            item_item = standardised(np.asarray((history @ weights).todense()))
+            candidates = ITEM_ITEM_WEIGHTS if l2 == ITEM_ITEM_L2[0] else [w for w in ITEM_ITEM_WEIGHTS if w]
+            blend, metrics = _best_blend(network_scores, item_item, validation, candidates)
+            if metrics["ndcg@10"] > best["ndcg@10"]:  # the network alone (weight 0) is measured once
+                best = {"l2": l2, "weight": blend, "hr@10": metrics["hr@10"], "ndcg@10": metrics["ndcg@10"]}
+                chosen_weights = weights
+        best["short_weight"] = best["weight"]
+        if "gmf_history" in self.scorer.arrays:  # a new reader's vectors come from their history alone
+            short = shortened_histories(validation, ITEM_ITEM_SHORT_HISTORY, seed=self.seed)
+            short_history = binarize(short.train)[users]
+            items_of = [
+                short_history.indices[short_history.indptr[n] : short_history.indptr[n + 1]] for n in range(len(users))
+            ]
+            short_network = standardised(self.scorer.logits(*self.scorer.user_vectors(items_of)))
+            short_item_item = standardised(np.asarray((short_history @ chosen_weights).todense()))
+            best["short_weight"], short_metrics = _best_blend(short_network, short_item_item, short, ITEM_ITEM_WEIGHTS)
+            best["short_ndcg@10"] = short_metrics["ndcg@10"]
         logger.info("item-item part chosen on the hold-out: %s", best)
         return best
 

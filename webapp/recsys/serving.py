@@ -170,9 +170,10 @@ class NeuMFScorer:
     (fold-in) with no TensorFlow and no retraining.
 
     With an item-item part (``item_item_*`` arrays: sparse EASE^R weights and their blend
-    weight), a score is the network's logit standardised over the user's row plus the
+    weights), a score is the network's logit standardised over the user's row plus a
     weight times the user's item-item scores (history row times the weights), standardised
-    the same way.
+    the same way (:func:`blended`). Histories of at most ``item_item_short_history`` items
+    have a weight of their own: a few items' weights are a thin row to rank by.
     """
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
@@ -219,14 +220,29 @@ class NeuMFScorer:
         return gmf, mlp
 
     @staticmethod
-    def item_item_arrays(weights: sp.csr_matrix, blend: float) -> dict[str, np.ndarray]:
-        """The arrays that give a scorer its item-item part (see the class docstring)."""
+    def item_item_arrays(
+        weights: sp.csr_matrix, blend: float, short_blend: float | None = None, short_history: int = 0
+    ) -> dict[str, np.ndarray]:
+        """The arrays that give a scorer its item-item part (see the class docstring).
+
+        ``short_blend`` weighs histories of at most ``short_history`` items (``blend`` if not given).
+        """
         return {
             "item_item_data": weights.data.astype(np.float32),
             "item_item_indices": weights.indices.astype(np.int32),
             "item_item_indptr": weights.indptr.astype(np.int64),
             "item_item_weight": np.float32(blend),
+            "item_item_short_weight": np.float32(blend if short_blend is None else short_blend),
+            "item_item_short_history": np.int32(short_history),
         }
+
+    def item_item_blends(self, history: sp.csr_matrix) -> np.ndarray:
+        """Each user's blend weight for the item-item part, a column: by the length of their history."""
+        a = self.arrays
+        blend = float(a["item_item_weight"])
+        short_blend = float(a.get("item_item_short_weight", blend))  # runs stored before it had one
+        short = np.diff(history.indptr) <= int(a.get("item_item_short_history", 0))
+        return np.where(short, short_blend, blend).astype(np.float32)[:, None]
 
     def history_matrix(self, history: list[np.ndarray]) -> sp.csr_matrix:
         """Users' histories (lists of item codes) as a binary (users, items) matrix, for :meth:`score`."""
@@ -248,7 +264,7 @@ class NeuMFScorer:
         if history is None:
             raise ValueError("this scorer has an item-item part: give the users' history")
         item_item = np.asarray((history @ self.item_item).todense(), dtype=np.float32)
-        return standardised(logits) + float(self.arrays["item_item_weight"]) * standardised(item_item)
+        return blended(standardised(logits), standardised(item_item), self.item_item_blends(history))
 
     def logits(self, gmf_user: np.ndarray, mlp_user: np.ndarray) -> np.ndarray:
         """The network's logits of every item for each user vector pair (sigmoid is monotonic).
@@ -297,11 +313,9 @@ class NeuMFScorer:
         for name in ("gmf_history", "mlp_history"):
             if name in a:
                 arrays[name] = np.vstack([a[name], np.zeros((len(gmf), a[name].shape[1]), np.float32)])
-        if self.item_item is not None:  # no item-item weights for them either
-            weights, size = self.item_item, self.n_items + len(gmf)
-            indptr = np.concatenate([weights.indptr, np.full(len(gmf), weights.indptr[-1])])
-            grown = sp.csr_matrix((weights.data, weights.indices, indptr), shape=(size, size))
-            arrays.update(self.item_item_arrays(grown, float(a["item_item_weight"])))
+        if self.item_item is not None:  # no item-item weights for them either: empty rows
+            indptr = a["item_item_indptr"]
+            arrays["item_item_indptr"] = np.concatenate([indptr, np.full(len(gmf), indptr[-1])]).astype(np.int64)
         return NeuMFScorer(arrays)
 
     def item_embeddings(self) -> np.ndarray:
@@ -320,6 +334,12 @@ def standardised(scores: np.ndarray) -> np.ndarray:
     """Each row minus its mean, over its standard deviation (a constant row becomes zeros)."""
     spread = scores.std(axis=1, keepdims=True)
     return (scores - scores.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1.0)
+
+
+def blended(network: np.ndarray, item_item: np.ndarray, weight: float | np.ndarray) -> np.ndarray:
+    """Standardised network scores plus ``weight`` (a number, or a column: one per user) times standardised
+    item-item scores: the one blend of NeuMF's item-item part, for choosing its weights and for scoring."""
+    return network + weight * item_item
 
 
 def content_tower_to_bytes(tower: ContentTower) -> bytes:

@@ -299,7 +299,8 @@ def _store_validation_metrics(algorithm: str, model, report: RunReport, progress
     if "item_item_weight" in measured:
         blend = (
             f", blended with its item-item part at weight {measured['item_item_weight']:g} "
-            f"(L2 {measured['item_item_l2']:g}; the network alone: NDCG@10 {measured['network_ndcg@10']:.4f})"
+            f"({measured['item_item_short_weight']:g} for histories of 1-3 books; L2 {measured['item_item_l2']:g}; "
+            f"the network alone: NDCG@10 {measured['network_ndcg@10']:.4f})"
         )
     progress.message(
         f"On its validation hold-out ({measured['readers']:,} readers): HR@10 {measured['hr@10']:.4f}, "
