@@ -380,6 +380,8 @@ def user_cold_start_table(dataset: str, interactions, side, chosen: dict, seed: 
         for run_params in _seeded_runs(name, params, seed, seeds):
             model = build(name, run_params, side).fit(cold_users.train)
             runs.append(evaluate_ranking(model.score, cold_users))
+            if name in NEURAL:
+                print(f"  {name} {run_params}: {runs[-1]} (item-item part: {model.item_item_choice})", flush=True)
         results[name] = runs
     _table(f"{dataset} user cold start", results, ("hr@10", "ndcg@10"))
 
