@@ -32,6 +32,7 @@ import itertools
 import os
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -49,11 +50,13 @@ from webapp.recsys.evaluation import (
     rmse,
     sampled_negatives,
     subsample_split,
+    times_of,
     user_cold_start_split,
 )
 from webapp.recsys.features import FeatureVocabulary, ItemDescription, ItemFeatures, UserFeatures
 from webapp.recsys.models import EASE, ItemKNN, MatrixFactorization, MostPopular, UserKNN
 from webapp.recsys.neural import NCFRating, NeuMF
+from webapp.recsys.pipeline import fit_model
 from webapp.services.genres import categorise
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
@@ -237,17 +240,24 @@ def validation_split(test_split: LeaveOneOutSplit, interactions, timed: bool, se
     """The same leave-one-out, applied to the training matrix only."""
     times = None
     if timed:
-        times = interactions.last_seen.multiply(test_split.train.astype(bool)).tocsr()
+        times = times_of(interactions.last_seen, test_split.train)
     return leave_one_out(test_split.train, times, seed=seed + 1)
 
 
-def choose(name: str, validation: LeaveOneOutSplit, tune: bool, side: SideInformation) -> dict:
+def warm_fit(model, split: LeaveOneOutSplit, interactions):
+    """How a model is fit for the warm protocol: NeuMF holds out each reader's latest training interaction
+    for early stopping, as the test holds out the latest (ties, as on Goodreads: a random one)."""
+    return partial(fit_model, model, last_seen=times_of(interactions.last_seen, split.train))
+
+
+def choose(name: str, validation: LeaveOneOutSplit, tune: bool, side: SideInformation, interactions) -> dict:
     _factory, grid = GRIDS[name]
     if not tune or len(grid) == 1:
         return grid[0]
     best, best_ndcg = grid[0], -1.0
     for params in grid:
-        ndcg = fit_and_evaluate(build(name, params, side), validation)["ndcg@10"]
+        model = build(name, params, side)
+        ndcg = fit_and_evaluate(model, validation, fit=warm_fit(model, validation, interactions))["ndcg@10"]
         print(f"    validation {name} {params}: NDCG@10 {ndcg:.4f}", flush=True)
         if ndcg > best_ndcg:
             best, best_ndcg = params, ndcg
@@ -277,7 +287,7 @@ def ranking_table(
         )
         rows = {}
         for name in models:
-            params = choose(name, validation, tune, side)
+            params = choose(name, validation, tune, side, interactions)
             if "warm" not in protocols:  # the cold-start tables only need the chosen parameters
                 rows[name] = ([], params)
                 continue
@@ -285,7 +295,7 @@ def ranking_table(
             for run_seed in [seed + n for n in range(seeds)] if name in SEEDED else [None]:
                 run_params = params if run_seed is None else {**params, "seed": run_seed}
                 model = build(name, run_params, side)
-                runs.append(fit_and_evaluate(model, test, negatives=negatives))
+                runs.append(fit_and_evaluate(model, test, negatives=negatives, fit=warm_fit(model, test, interactions)))
                 chose = f" (item-item part chosen on its hold-out: {model.item_item_choice})" if name in NEURAL else ""
                 print(f"  {name} {run_params}: {runs[-1]}{chose}", flush=True)
             rows[name] = (runs, params)

@@ -20,6 +20,7 @@ from webapp.recsys.evaluation import (
     sampled_negatives,
     sampled_ranks,
     shortened_histories,
+    times_of,
     user_cold_start_split,
 )
 
@@ -97,6 +98,28 @@ def test_holdout_sample_keeps_everyone_elses_interactions():
     assert split.train.nnz == matrix.nnz - 10
     held = matrix - split.train
     assert sorted(zip(*held.nonzero())) == sorted(zip(split.test_users.tolist(), split.test_items.tolist()))
+
+
+def test_holdout_sample_with_times_holds_out_each_readers_latest_interaction():
+    matrix = sp.random(40, 30, density=0.3, format="csr", random_state=6)
+    matrix.data[:] = 1.0
+    last_seen = matrix.copy()
+    last_seen.data = np.random.default_rng(1).permutation(matrix.nnz).astype(np.float64) + 1.0
+    split = holdout_sample(matrix, max_users=15, seed=2, last_seen=last_seen)
+    assert len(split.test_users) == 15
+    for user, item in zip(split.test_users, split.test_items, strict=True):
+        row = last_seen[user]
+        assert row[0, item] == row.data.max()
+    assert split.train.nnz == matrix.nnz - 15
+
+
+def test_times_of_a_training_part_keep_its_interactions_times():
+    matrix = sp.csr_matrix(np.array([[1, 0, 1], [0, 1, 1]], dtype=np.float32))
+    last_seen = sp.csr_matrix(np.array([[5.0, 0, 7.0], [0, 3.0, 9.0]]))
+    train = sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 1]], dtype=np.float32))
+    np.testing.assert_array_equal(times_of(last_seen, train).toarray(), [[5.0, 0, 0], [0, 3.0, 9.0]])
+    with pytest.raises(ValueError, match="time"):
+        times_of(sp.csr_matrix(np.array([[5.0, 0, 7.0], [0, 0, 9.0]])), matrix)
 
 
 def test_shortened_histories_cut_only_the_evaluated_readers_to_one_to_three_of_their_items():

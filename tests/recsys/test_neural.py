@@ -8,6 +8,7 @@ from tests.recsys.helpers import hit_rate, planted, small_neumf
 
 pytest.importorskip("tensorflow")
 
+from webapp.recsys.evaluation import holdout_sample  # noqa: E402
 from webapp.recsys.neural import NCFRating, NeuMF  # noqa: E402
 
 
@@ -236,3 +237,27 @@ def test_training_prints_no_tensorflow_log_lines():
     assert result.stdout.strip() == "trained"
     for noise in ("NodeDef mentions", "oneDNN", "absl::InitializeLog"):
         assert noise not in result.stderr
+
+
+def test_neumf_holds_out_each_readers_latest_interaction_given_times(monkeypatch):
+    """train-recs passes the events' times: early stopping measures what readers did next."""
+    from webapp.recsys import neural
+    from webapp.recsys.pipeline import fit_model
+
+    held = []
+
+    def spy(*args, **kwargs):
+        split = holdout_sample(*args, **kwargs)
+        held.append(split)
+        return split
+
+    monkeypatch.setattr(neural, "holdout_sample", spy)
+    matrix = planted()
+    last_seen = matrix.copy().astype(np.float64)
+    last_seen.data = np.random.default_rng(3).permutation(matrix.nnz) + 1.0
+    model = small_neumf(epochs=2, patience=1, validation_users=50, item_item=False)
+    fit_model(model, matrix, last_seen=last_seen)
+    (split,) = held
+    assert len(split.test_users) == 50
+    for user, item in zip(split.test_users, split.test_items, strict=True):
+        assert last_seen[user, item] == last_seen[user].data.max()

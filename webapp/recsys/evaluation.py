@@ -161,11 +161,16 @@ def evaluate_ranking(
 
 
 def fit_and_evaluate(
-    model: Recommender, split: LeaveOneOutSplit, k: int = 10, negatives: np.ndarray | None = None
+    model: Recommender,
+    split: LeaveOneOutSplit,
+    k: int = 10,
+    negatives: np.ndarray | None = None,
+    fit: Callable[[sp.csr_matrix], Recommender] | None = None,
 ) -> dict[str, float]:
-    """Fit ``model`` on the split's training matrix and measure it; adds ``fit_seconds`` and ``score_seconds``."""
+    """Fit ``model`` on the split's training matrix (by ``fit`` if given, to pass it more) and measure it;
+    adds ``fit_seconds`` and ``score_seconds``."""
     started = time.perf_counter()
-    model.fit(split.train)
+    (fit or model.fit)(split.train)
     fitted = time.perf_counter()
     metrics = evaluate_ranking(model.score, split, k=k, negatives=negatives)
     metrics["fit_seconds"] = round(fitted - started, 2)
@@ -194,15 +199,22 @@ def subsample_split(split: LeaveOneOutSplit, max_users: int | None, seed: int = 
 
 
 def holdout_sample(
-    matrix: sp.csr_matrix, max_users: int, seed: int = 42, min_interactions: int = 2
+    matrix: sp.csr_matrix,
+    max_users: int,
+    seed: int = 42,
+    min_interactions: int = 2,
+    last_seen: sp.csr_matrix | None = None,
 ) -> LeaveOneOutSplit:
-    """One random interaction held out for at most ``max_users`` users; every other user keeps all of theirs.
+    """One interaction held out for at most ``max_users`` users; every other user keeps all of theirs.
+
+    The held-out interaction is a random one, or with ``last_seen`` (event times, the
+    sparsity of ``matrix``) the user's latest, as a test split by time holds out.
 
     Unlike :func:`subsample_split` of a :func:`leave_one_out`, the training matrix lacks only
     the held-out interactions of the users that are evaluated, so a validation hold-out
     for early stopping costs a model little of its training data.
     """
-    split = subsample_split(leave_one_out(matrix, seed=seed, min_interactions=min_interactions), max_users, seed)
+    split = subsample_split(leave_one_out(matrix, last_seen, seed, min_interactions), max_users, seed)
     held = sp.csr_matrix(
         (np.ones(len(split.test_users), dtype=bool), (split.test_users, split.test_items)), shape=matrix.shape
     )
@@ -224,6 +236,14 @@ def shortened_histories(split: LeaveOneOutSplit, longest: int, seed: int = 42) -
     train.data = np.where(kept, train.data, 0).astype(train.data.dtype)
     train.eliminate_zeros()
     return LeaveOneOutSplit(train=train, test_users=split.test_users, test_items=split.test_items)
+
+
+def times_of(last_seen: sp.csr_matrix, matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """The event times of ``matrix``'s interactions: ``last_seen`` cut to its sparsity (a training part's times)."""
+    times = sp.csr_matrix(last_seen.multiply(matrix.astype(bool)))
+    if times.nnz != matrix.nnz:
+        raise ValueError("every interaction needs a time after the epoch")
+    return times
 
 
 def split_interactions(interactions: Interactions, seed: int = 42) -> LeaveOneOutSplit:

@@ -540,8 +540,14 @@ class NeuMF(Recommender):
         model.compile(optimizer=_lazy_adam(tf, self.learning_rate), loss="binary_crossentropy")
         return model
 
-    def fit(self, matrix: sp.csr_matrix, dismissed: sp.csr_matrix | None = None) -> NeuMF:
-        """Train on ``matrix``; ``dismissed`` (same shape) marks pairs a user said no to, used as negatives."""
+    def fit(
+        self, matrix: sp.csr_matrix, dismissed: sp.csr_matrix | None = None, last_seen: sp.csr_matrix | None = None
+    ) -> NeuMF:
+        """Train on ``matrix``; ``dismissed`` (same shape) marks pairs a user said no to, used as negatives.
+
+        With ``last_seen`` (event times, the sparsity of ``matrix``), the early-stopping hold-out
+        is each of its readers' latest interaction, not a random one: what they did next.
+        """
         matrix = self._remember(matrix)
         if self.item_features is not None and len(self.item_features) != matrix.shape[1]:
             raise ValueError(f"item_features has {len(self.item_features)} rows for {matrix.shape[1]} items")
@@ -553,7 +559,7 @@ class NeuMF(Recommender):
         all_positives = positives = binarize(matrix)
         validation = None
         if self.patience and self.epochs > 1:
-            validation = holdout_sample(positives, self.validation_users, seed=self.seed, min_interactions=3)
+            validation = holdout_sample(positives, self.validation_users, self.seed, 3, last_seen)
             if len(validation.test_users):
                 positives = validation.train
                 self.validation_readers = len(validation.test_users)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from webapp.recsys.data import Interactions, binarize
-from webapp.recsys.evaluation import fit_and_evaluate, sampled_negatives, split_interactions, subsample_split
+from webapp.recsys.evaluation import (
+    fit_and_evaluate,
+    sampled_negatives,
+    split_interactions,
+    subsample_split,
+    times_of,
+)
 from webapp.recsys.features import FeatureVocabulary, ItemDescription, ItemFeatures
 from webapp.recsys.models import (
     ItemKNN,
@@ -86,18 +93,27 @@ def evaluate_algorithms(
     split = subsample_split(split_interactions(interactions, seed=seed), max_users, seed=seed)
     negatives = sampled_negatives(split.train, split.test_users, split.test_items, seed=seed)
     results: dict[str, dict[str, float]] = {}
+    times = times_of(interactions.last_seen, split.train)
     for algorithm in algorithms:
-        metrics = fit_and_evaluate(make(algorithm), split, k=k, negatives=negatives)
+        model = make(algorithm)
+        fit = partial(fit_model, model, last_seen=times)
+        metrics = fit_and_evaluate(model, split, k=k, negatives=negatives, fit=fit)
         results[algorithm] = metrics
         if on_done is not None:
             on_done(algorithm, metrics)
     return results
 
 
-def fit_model(model: Recommender, matrix: sp.csr_matrix, dismissed: sp.csr_matrix | None = None) -> Recommender:
-    """Fit ``model``; NeuMF also learns from the pairs readers dismissed, the other models cannot."""
+def fit_model(
+    model: Recommender,
+    matrix: sp.csr_matrix,
+    dismissed: sp.csr_matrix | None = None,
+    last_seen: sp.csr_matrix | None = None,
+) -> Recommender:
+    """Fit ``model``; NeuMF also learns from the pairs readers dismissed, and holds out each reader's latest
+    interaction (``last_seen``: event times) for early stopping; the other models use neither."""
     if isinstance(model, NeuMF):
-        return model.fit(matrix, dismissed=dismissed)
+        return model.fit(matrix, dismissed=dismissed, last_seen=last_seen)
     return model.fit(matrix)
 
 

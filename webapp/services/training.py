@@ -169,7 +169,10 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
         stage = time.perf_counter()
         with progress.bar("Training", "epoch") as advance:
             model = fit_model(
-                model_for(options.algorithm, on_epoch=lambda _record: advance(1)), interactions.matrix, dismissed
+                model_for(options.algorithm, on_epoch=lambda _record: advance(1)),
+                interactions.matrix,
+                dismissed,
+                interactions.last_seen,
             )
         timings["train_seconds"] = round(time.perf_counter() - stage, 2)
         progress.message(f"Trained {options.algorithm} in {timings['train_seconds']} s.")
@@ -264,7 +267,7 @@ def train_as_worker(options: TrainingOptions, progress: Progress | None = None) 
     data = _load(options, progress)
     with progress.bar("Training (worker)", "epoch") as advance:
         model = _model(options, options.algorithm, data.item_features, strategy, lambda _record: advance(1))
-        fit_model(model, data.interactions.matrix, data.dismissed)
+        fit_model(model, data.interactions.matrix, data.dismissed, data.interactions.last_seen)
     return len(model.history)
 
 
