@@ -402,8 +402,9 @@ class NeuMF(Recommender):
     the observed interactions and ``negatives`` sampled unobserved items per positive
     (drawn among the items someone interacted with; pairs given to ``fit`` as
     ``dismissed`` are added as negatives every epoch). Early stopping watches NDCG@10 on
-    one random held-out interaction of each of at most ``validation_users`` users; only
-    those interactions are kept out of training.
+    one held-out interaction (the latest, given the events' times; else a random one) of
+    each of at most ``validation_users`` users; only those interactions are kept out of
+    training.
 
     With ``user_history`` each user's GMF and MLP embeddings are their id's embedding plus
     the sum of embeddings of the items in their history, divided by the square root of its
