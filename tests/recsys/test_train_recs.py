@@ -220,6 +220,8 @@ def test_neumf_end_to_end(runner, demo):
     if "item_item_weight" in measured:  # the blend the run scores with, beside the network alone
         assert measured["ndcg@10"] >= measured["network_ndcg@10"]
         assert f"blended with its item-item part at weight {measured['item_item_weight']:g}" in result.output
+        short = measured["item_item_short_weight"]
+        assert f"({short:g} for histories of at most {measured['item_item_short_history']} books" in result.output
 
 
 def test_web_app_never_loads_tensorflow():

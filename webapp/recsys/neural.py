@@ -492,6 +492,7 @@ class NeuMF(Recommender):
                 "item_item_l2": choice["l2"],
                 "item_item_weight": choice["weight"],
                 "item_item_short_weight": choice["short_weight"],
+                "item_item_short_history": ITEM_ITEM_SHORT_HISTORY,
             }
         return measured
 

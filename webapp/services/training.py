@@ -302,7 +302,8 @@ def _store_validation_metrics(algorithm: str, model, report: RunReport, progress
     if "item_item_weight" in measured:
         blend = (
             f", blended with its item-item part at weight {measured['item_item_weight']:g} "
-            f"({measured['item_item_short_weight']:g} for histories of 1-3 books; L2 {measured['item_item_l2']:g}; "
+            f"({measured['item_item_short_weight']:g} for histories of at most "
+            f"{measured['item_item_short_history']} books; L2 {measured['item_item_l2']:g}; "
             f"the network alone: NDCG@10 {measured['network_ndcg@10']:.4f})"
         )
     progress.message(
