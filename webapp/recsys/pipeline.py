@@ -152,19 +152,32 @@ class ReaderBooks:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> ReaderBooks:
+        """From a frame with columns user and item (codes), kind, timestamp (numbers) and rating."""
+        return cls.from_columns(
+            frame["user"].to_numpy(np.int64),
+            frame["item"].to_numpy(np.int64),
+            frame["kind"].to_numpy(),
+            frame["timestamp"].to_numpy(np.float64),
+            frame["rating"].to_numpy(np.int64),
+        )
+
+    @classmethod
+    def from_columns(
+        cls, users: np.ndarray, items: np.ndarray, kinds: np.ndarray, times: np.ndarray, stars: np.ndarray
+    ) -> ReaderBooks:
         """The strongest event (rating before loan before ... view; the latest of a kind) per reader and book.
 
-        ``frame`` has columns user and item (codes), kind, timestamp and rating.
+        One event per position of the arrays; ``times`` are numbers that order the events.
+        NumPy only: it runs for every event at training and for one reader's after each action.
         """
-        frame = frame.assign(priority=frame["kind"].map(KIND_PRIORITY).fillna(9))
-        strongest = frame.sort_values(["priority", "timestamp"], ascending=[True, False], kind="stable")
-        strongest = strongest.drop_duplicates(["user", "item"]).sort_values("user", kind="stable")
-        return cls(
-            strongest["user"].to_numpy(np.int64),
-            strongest["item"].to_numpy(np.int64),
-            strongest["kind"].to_numpy(),
-            strongest["rating"].to_numpy(np.int64),
-        )
+        kind_codes, kind_names = pd.factorize(kinds)
+        priority = np.array([KIND_PRIORITY.get(kind, 9) for kind in kind_names], dtype=np.int64)[kind_codes]
+        order = np.lexsort((-np.asarray(times, dtype=np.float64), priority, items, users))
+        sorted_users, sorted_items = users[order], items[order]
+        first = np.ones(len(order), dtype=bool)  # the first, strongest, event of each (reader, book)
+        first[1:] = (sorted_users[1:] != sorted_users[:-1]) | (sorted_items[1:] != sorted_items[:-1])
+        keep = order[first]
+        return cls(users[keep], items[keep], np.asarray(kinds)[keep], stars[keep])
 
     def of(self, user: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(items, kinds, stars) of one reader code."""

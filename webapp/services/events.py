@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, literal, select, union_all
 from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.elements import BindParameter
 
 from webapp.models import BookView, Favourite, Loan, Order, OrderItem, Rating, Review
 from webapp.models.shop import ORDER_CANCELLED
@@ -58,10 +59,10 @@ def _part(kind: str) -> tuple[Select, object, object]:
 def reader_events(
     kinds: Iterable[str] = EVENT_KINDS,
     since: datetime | None = None,
-    user_id: int | None = None,
+    user_id: int | BindParameter[int] | None = None,
     until: datetime | None = None,
 ) -> Subquery:
-    """Events of ``kinds`` (since a moment, before another, of one reader) as a subquery.
+    """Events of ``kinds`` (since a moment, before another, of one reader: an id or a bound parameter) as a subquery.
 
     Columns: user_id (None for anonymous views), book_id, kind, moment, rating (the stars
     of a rating, else 0). The filters are applied inside each part, where the indexes are.

@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Integer, Select, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -138,16 +137,14 @@ def refresh_reader(user_id: int) -> Refreshed | None:
     model = live_model()
     if model is None:
         return None
-    events = reader_events(HISTORY_KINDS, user_id=user_id)
-    rows = db.session.execute(select(events.c.book_id, events.c.kind, events.c.moment, events.c.rating)).all()
-    dismissed = set(db.session.scalars(select(Dismissal.book_id).where(Dismissal.user_id == user_id)))
+    rows = db.session.execute(_history_query(), {"user_id": user_id}).all()
+    dismissed = set(db.session.scalars(_dismissed_query(), {"user_id": user_id}))
     started = time.perf_counter()
-    frame = pd.DataFrame(rows, columns=["book_id", "kind", "moment", "rating"])
-    frame["item"] = [model.code_of_book.get(int(book), -1) for book in frame["book_id"]]
-    frame = frame[frame["item"] >= 0]
+    items = np.array([model.code_of_book.get(row.book_id, -1) for row in rows], dtype=np.int64)
+    known = items >= 0  # books added after training without a vector are not in the model
     chosen: list[dict] = []
-    if len(frame):
-        history = np.unique(frame["item"].to_numpy(np.int64))
+    if known.any():
+        history = np.unique(items[known])
         reader = model.code_of_reader.get(user_id)
         ids = (model.gmf_users[reader], model.mlp_users[reader]) if reader is not None else (None, None)
         gmf, mlp = model.scorer.user_vectors([history], *ids)
@@ -155,9 +152,16 @@ def refresh_reader(user_id: int) -> Refreshed | None:
         scores[0, history] = -np.inf
         hidden = [model.code_of_book[book] for book in dismissed if book in model.code_of_book]
         scores[0, hidden] = -np.inf
-        items, best = top_k(scores, TOP_K)
-        shown = items[0][np.isfinite(best[0])]
-        strongest = ReaderBooks.from_frame(frame.assign(user=0, timestamp=pd.to_datetime(frame["moment"])))
+        top, best = top_k(scores, TOP_K)
+        shown = top[0][np.isfinite(best[0])]
+        known_rows = [row for row, is_known in zip(rows, known, strict=True) if is_known]
+        strongest = ReaderBooks.from_columns(
+            np.zeros(len(known_rows), dtype=np.int64),
+            items[known],
+            np.array([row.kind for row in known_rows], dtype=object),
+            np.array([row.moment for row in known_rows], dtype="datetime64[us]").astype(np.float64),
+            np.array([row.rating for row in known_rows], dtype=np.int64),
+        )
         texts = model.reasons.reasons(shown, *strongest.of(0))
         chosen = [
             {
@@ -236,6 +240,19 @@ def recommendations_for(user_id: int, limit: int = 20) -> list[ShownRecommendati
 def _cached(user_id: int, limit: int) -> list[ShownRecommendation]:
     rows = db.session.execute(_cached_query(limit), {"user_id": user_id})
     return [ShownRecommendation(book, rec.score, rec.reason, rec.model_run_id) for rec, book in rows]
+
+
+@functools.cache
+def _history_query() -> Select:
+    """A bound ``user_id``'s events that make their history, built once (every action of a reader runs it)."""
+    events = reader_events(HISTORY_KINDS, user_id=bindparam("user_id", type_=Integer))
+    return select(events.c.book_id, events.c.kind, events.c.moment, events.c.rating)
+
+
+@functools.cache
+def _dismissed_query() -> Select:
+    """The books a bound ``user_id`` dismissed."""
+    return select(Dismissal.book_id).where(Dismissal.user_id == bindparam("user_id", type_=Integer))
 
 
 @functools.cache
