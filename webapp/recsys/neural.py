@@ -472,9 +472,10 @@ class NeuMF(Recommender):
     def validation_metrics(self) -> dict[str, float] | None:
         """The early-stopping hold-out's HR@10 and NDCG@10 at the epoch whose weights were kept.
 
-        Each of ``readers`` readers had one random interaction kept out of training; the
-        epoch was chosen on these same figures, so they lean slightly optimistic. With an
-        item-item part they are the blend's (chosen there too), the network's beside them.
+        Each of ``readers`` readers had one interaction kept out of training (their latest
+        when the events have times, else a random one); the epoch was chosen on these same
+        figures, so they lean slightly optimistic. With an item-item part they are the
+        blend's (chosen there too), the network's beside them.
         """
         scored = [record for record in self.history if "val_ndcg@10" in record]
         if not scored:
@@ -482,7 +483,7 @@ class NeuMF(Recommender):
         kept = max(scored, key=lambda record: record["val_ndcg@10"])  # the first best, as fit() keeps it
         measured = {"hr@10": kept["val_hr@10"], "ndcg@10": kept["val_ndcg@10"], "readers": self.validation_readers}
         choice = self.item_item_choice
-        if choice.get("weight") or choice.get("short_weight"):  # what the blend the model scores with reached
+        if self.scorer.item_item is not None:  # what the blend the model scores with reached
             measured = {
                 **measured,
                 "network_hr@10": measured["hr@10"],
