@@ -44,9 +44,11 @@ from webapp.recsys.evaluation import (
     evaluate_item_cold_start,
     evaluate_ranking,
     fit_and_evaluate,
+    hits_and_gains,
     item_cold_start_split,
     leave_one_out,
     mae,
+    paired_difference,
     rmse,
     sampled_negatives,
     subsample_split,
@@ -295,9 +297,16 @@ def ranking_table(
             for run_seed in [seed + n for n in range(seeds)] if name in SEEDED else [None]:
                 run_params = params if run_seed is None else {**params, "seed": run_seed}
                 model = build(name, run_params, side)
-                runs.append(fit_and_evaluate(model, test, negatives=negatives, fit=warm_fit(model, test, interactions)))
+                runs.append(
+                    fit_and_evaluate(
+                        model, test, negatives=negatives, fit=warm_fit(model, test, interactions), keep_ranks=True
+                    )
+                )
+                ranks = runs[-1].pop("ranks")  # kept beside the printed figures, for the paired comparison
+                runs[-1]["per_user"] = hits_and_gains(ranks, 10)
                 chose = f" (item-item part chosen on its hold-out: {model.item_item_choice})" if name in NEURAL else ""
-                print(f"  {name} {run_params}: {runs[-1]}{chose}", flush=True)
+                shown = {key: value for key, value in runs[-1].items() if key != "per_user"}
+                print(f"  {name} {run_params}: {shown}{chose}", flush=True)
             rows[name] = (runs, params)
         if "warm" in protocols:
             _warm_table(dataset, rows)
@@ -333,6 +342,26 @@ def _warm_table(dataset: str, rows: dict[str, tuple[list[dict], dict]]) -> None:
             f"\nThe production NeuMF (history + content) beats every baseline of this run ({', '.join(baselines)}) "
             f"on HR@10 and NDCG@10 (means): {'yes' if not losses else 'NO, not ' + ', '.join(losses)}"
         )
+        _paired_table(dataset, rows, baselines)
+
+
+def _paired_table(dataset: str, rows: dict[str, tuple[list[dict], dict]], baselines: list[str]) -> None:
+    """The production model minus each baseline, reader by reader on the same test (each model's per-reader
+    figures averaged over its seeds): the mean difference and its 95% interval (1.96 standard errors)."""
+
+    def per_user(name: str) -> tuple[np.ndarray, np.ndarray]:
+        runs = rows[name][0]
+        return tuple(np.mean([run["per_user"][metric] for run in runs], axis=0) for metric in (0, 1))
+
+    production = per_user(PRODUCTION)
+    print(f"\n| {dataset}: production minus | HR@10 difference (95% interval) | NDCG@10 difference (95% interval) |")
+    print("|---|---|---|")
+    for name in baselines:
+        cells = []
+        for metric, mine in enumerate(production):
+            mean, error = paired_difference(mine, per_user(name)[metric])
+            cells.append(f"{mean:+.4f} ({mean - 1.96 * error:+.4f} to {mean + 1.96 * error:+.4f})")
+        print(f"| {name} | {' | '.join(cells)} |")
 
 
 def _seeded_runs(name: str, params: dict, seed: int, seeds: int) -> list[dict]:

@@ -11,10 +11,12 @@ from webapp.recsys.evaluation import (
     evaluate_ranking,
     full_ranking_ranks,
     hit_rate_and_ndcg,
+    hits_and_gains,
     holdout_sample,
     item_cold_start_split,
     leave_one_out,
     mae,
+    paired_difference,
     rank_of_target,
     rmse,
     sampled_negatives,
@@ -34,6 +36,27 @@ def test_hit_rate_and_ndcg_by_hand():
 
 def test_hit_rate_and_ndcg_of_nobody():
     assert hit_rate_and_ndcg(np.array([], dtype=int), 10) == (0.0, 0.0)
+
+
+def test_each_users_hit_and_gain_by_hand():
+    hits, gains = hits_and_gains(np.array([0, 3, 12, 2.5]), k=4)
+    assert hits.tolist() == [1.0, 1.0, 0.0, 1.0]
+    assert gains == pytest.approx([1.0, 1 / math.log2(5), 0.0, 1 / math.log2(4.5)])
+
+
+def test_paired_difference_by_hand():
+    # differences 1, 0, -1, 1, 1: mean 0.4, sample standard deviation sqrt(0.8), over sqrt(5) users
+    mean, error = paired_difference(np.array([1, 1, 0, 1, 1]), np.array([0, 1, 1, 0, 0]))
+    assert mean == pytest.approx(0.4)
+    assert error == pytest.approx(math.sqrt(0.8) / math.sqrt(5))
+
+
+def test_paired_difference_cancels_what_both_models_share():
+    # the same per-user spread in both models: the difference is exact, with no error at all
+    shared = np.random.default_rng(0).random(500)
+    mean, error = paired_difference(shared + 0.01, shared)
+    assert mean == pytest.approx(0.01)
+    assert error == pytest.approx(0.0, abs=1e-12)
 
 
 def test_rank_counts_higher_scores_and_half_the_ties():
@@ -143,6 +166,16 @@ def test_evaluate_ranking_of_a_perfect_scorer():
     perfect[split.test_users, split.test_items] = 1.0
     metrics = evaluate_ranking(lambda users: perfect[users], split, k=1)
     assert metrics["hr@1"] == 1.0 and metrics["ndcg@1"] == 1.0
+
+
+def test_evaluate_ranking_keeps_each_users_rank_when_asked():
+    matrix = sp.csr_matrix(np.eye(4, dtype=np.float32) + np.roll(np.eye(4, dtype=np.float32), 1, axis=1))
+    split = leave_one_out(matrix, seed=0)
+    worst = np.ones((4, 4))
+    worst[split.test_users, split.test_items] = 0.0  # below the two other unseen items
+    metrics = evaluate_ranking(lambda users: worst[users], split, k=1, keep_ranks=True)
+    assert metrics["ranks"].tolist() == [2, 2, 2, 2]
+    assert "ranks" not in evaluate_ranking(lambda users: worst[users], split, k=1)
 
 
 def test_rmse_and_mae_by_hand():

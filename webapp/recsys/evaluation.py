@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -58,14 +59,28 @@ def leave_one_out(
     return LeaveOneOutSplit(train=train, test_users=test_users.astype(np.int64), test_items=test_items)
 
 
+def hits_and_gains(ranks: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's hit (1 or 0) and NDCG@K from the 0-based rank of their held-out item."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    hits = ranks < k
+    return hits.astype(np.float64), np.where(hits, 1.0 / np.log2(ranks + 2.0), 0.0)
+
+
 def hit_rate_and_ndcg(ranks: np.ndarray, k: int) -> tuple[float, float]:
     """HR@K and NDCG@K from 0-based ranks of the held-out items (one per user)."""
-    ranks = np.asarray(ranks)
     if len(ranks) == 0:
         return 0.0, 0.0
-    hits = ranks < k
-    ndcg = np.where(hits, 1.0 / np.log2(ranks + 2.0), 0.0)
-    return float(hits.mean()), float(ndcg.mean())
+    hits, gains = hits_and_gains(ranks, k)
+    return float(hits.mean()), float(gains.mean())
+
+
+def paired_difference(first: np.ndarray, second: np.ndarray) -> tuple[float, float]:
+    """Mean of ``first - second`` (per-user figures of two models on the same test users) and its
+    standard error: the test users' own noise, which both models share, cancels out."""
+    difference = np.asarray(first, dtype=np.float64) - np.asarray(second, dtype=np.float64)
+    if len(difference) < 2:
+        return float(difference.mean()) if len(difference) else 0.0, float("nan")
+    return float(difference.mean()), float(difference.std(ddof=1) / np.sqrt(len(difference)))
 
 
 def rank_of_target(scores: np.ndarray, target_scores: np.ndarray) -> np.ndarray:
@@ -149,11 +164,15 @@ def evaluate_ranking(
     split: LeaveOneOutSplit,
     k: int = 10,
     negatives: np.ndarray | None = None,
-) -> dict[str, float]:
-    """HR@K and NDCG@K over the full ranking and, given ``negatives``, over 1 + 99 sampled items."""
+    keep_ranks: bool = False,
+) -> dict[str, Any]:
+    """HR@K and NDCG@K over the full ranking and, given ``negatives``, over 1 + 99 sampled items;
+    with ``keep_ranks``, also each test user's full-ranking rank ("ranks", for paired comparisons)."""
     full = full_ranking_ranks(score, split.train, split.test_users, split.test_items)
     hr, ndcg = hit_rate_and_ndcg(full, k)
-    metrics = {f"hr@{k}": hr, f"ndcg@{k}": ndcg, "users": int(len(split.test_users))}
+    metrics: dict[str, Any] = {f"hr@{k}": hr, f"ndcg@{k}": ndcg, "users": int(len(split.test_users))}
+    if keep_ranks:
+        metrics["ranks"] = np.asarray(full)
     if negatives is not None:
         sampled = sampled_ranks(score, split.test_users, split.test_items, negatives)
         metrics[f"sampled_hr@{k}"], metrics[f"sampled_ndcg@{k}"] = hit_rate_and_ndcg(sampled, k)
@@ -166,13 +185,14 @@ def fit_and_evaluate(
     k: int = 10,
     negatives: np.ndarray | None = None,
     fit: Callable[[sp.csr_matrix], Recommender] | None = None,
-) -> dict[str, float]:
-    """Fit ``model`` on the split's training matrix (by ``fit`` if given, to pass it more) and measure it;
-    adds ``fit_seconds`` and ``score_seconds``."""
+    keep_ranks: bool = False,
+) -> dict[str, Any]:
+    """Fit ``model`` on the split's training matrix (by ``fit`` if given, to pass it more) and measure it
+    (:func:`evaluate_ranking`); adds ``fit_seconds`` and ``score_seconds``."""
     started = time.perf_counter()
     (fit or model.fit)(split.train)
     fitted = time.perf_counter()
-    metrics = evaluate_ranking(model.score, split, k=k, negatives=negatives)
+    metrics = evaluate_ranking(model.score, split, k=k, negatives=negatives, keep_ranks=keep_ranks)
     metrics["fit_seconds"] = round(fitted - started, 2)
     metrics["score_seconds"] = round(time.perf_counter() - fitted, 2)
     return metrics
