@@ -25,6 +25,28 @@ def test_neumf_trained_on_an_epoch_drawn_in_slices_recovers_the_planted_groups(m
     assert hit_rate(small_neumf(user_history=True), planted()) > 0.8
 
 
+def test_neumf_gives_keras_whole_batches_only(monkeypatch):
+    """A shorter last batch would make TensorFlow trace the training step again: each epoch is
+    topped up to whole batches with groups it already has."""
+    import keras
+
+    from webapp.recsys import neural
+
+    monkeypatch.setattr(neural, "SLICE_GROUPS", 400)
+    fed: list[tuple[int, int]] = []
+    fit = keras.Model.fit
+
+    def recording_fit(model, inputs, labels, **options):
+        fed.append((len(labels), options["batch_size"]))
+        return fit(model, inputs, labels, **options)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    small_neumf(epochs=1, batch_size=256, negatives=4).fit(planted())  # 960 positives; batches of 51 groups of 5
+    assert [rows % batch for rows, batch in fed] == [0] * len(fed)
+    assert len(fed) == 3
+    assert sum(rows for rows, _ in fed) == 19 * 51 * 5  # 969 groups: 960 and 9 drawn again
+
+
 @pytest.mark.parametrize("user_history", [False, True])
 def test_neumf_is_reproducible_with_a_seed(user_history):
     matrix = planted()

@@ -595,7 +595,6 @@ class NeuMF(Recommender):
             extra_users, extra_items = extra_users[has_history], extra_items[has_history]
         distributed_step = self._distributed_step(tf) if self.strategy is not None else None
         batch_groups = max(self.batch_size // group, 1)  # whole groups per batch
-        slice_groups = max(SLICE_GROUPS // batch_groups, 1) * batch_groups  # whole batches per slice
         for epoch in range(self.epochs):
             if distributed_step is not None:  # every worker cuts the same whole epoch
                 examples = self._epoch_groups(rng, users, items, extra_users, extra_items, seen_keys, reader_history)
@@ -603,7 +602,7 @@ class NeuMF(Recommender):
             else:
                 losses, sizes = [], []
                 for inputs, labels in self._epoch_groups(
-                    rng, users, items, extra_users, extra_items, seen_keys, reader_history, slice_groups
+                    rng, users, items, extra_users, extra_items, seen_keys, reader_history, batch_groups
                 ):
                     result = self.model.fit(
                         inputs, labels, batch_size=batch_groups * group, epochs=1, verbose=0, shuffle=False
@@ -720,22 +719,29 @@ class NeuMF(Recommender):
         return float(np.mean(losses)) if losses else float("nan")
 
     def _epoch_groups(
-        self, rng, users, items, extra_users, extra_items, seen_keys, reader_history, slice_groups: int | None = None
+        self, rng, users, items, extra_users, extra_items, seen_keys, reader_history, batch_groups: int | None = None
     ) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
         """One epoch of training examples, in shuffled groups of 1 + ``negatives`` rows of one user.
 
         A group is a positive and ``negatives`` sampled items, or a dismissed item and as many
         sampled items (all labelled 0). Every row of a group shares the user's left-out item:
-        the positive's own item, or for a dismissal a random one of the user's items. The
-        groups are drawn and given ``slice_groups`` at a time (all at once without), so an
-        epoch's examples are never all held at once.
+        the positive's own item, or for a dismissal a random one of the user's items.
+
+        With ``batch_groups``, the groups are drawn and given in slices of whole batches of that
+        many groups, so an epoch's examples are never all held at once, and the epoch is topped
+        up to whole batches with groups from its start: a batch of another shape would make
+        TensorFlow trace the training step again (seconds). Without, all at once.
         """
         group = 1 + self.negatives
         group_users = np.concatenate([users, extra_users])
         first_items = np.concatenate([items, extra_items])
         first_labels = np.concatenate([np.ones(len(users), np.float32), np.zeros(len(extra_users), np.float32)])
         order = rng.permutation(len(group_users))
-        step = slice_groups or max(len(order), 1)
+        step = max(len(order), 1)
+        if batch_groups is not None:
+            if len(order) > batch_groups:
+                order = np.concatenate([order, order[: -len(order) % batch_groups]])
+            step = max(SLICE_GROUPS // batch_groups, 1) * batch_groups
         for start in range(0, len(order), step):
             picked = order[start : start + step]
             slice_users, slice_items, slice_labels = group_users[picked], first_items[picked], first_labels[picked]
