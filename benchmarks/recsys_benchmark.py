@@ -371,8 +371,8 @@ def _paired_table(dataset: str, rows: dict[str, tuple[list[dict], dict]], baseli
     print("|---|---|---|")
     for name in baselines:
         cells = []
-        for metric, mine in enumerate(production):
-            mean, error = paired_difference(mine, per_user(name)[metric])
+        for mine, theirs in zip(production, per_user(name)):
+            mean, error = paired_difference(mine, theirs)
             cells.append(f"{mean:+.4f} ({mean - 1.96 * error:+.4f} to {mean + 1.96 * error:+.4f})")
         print(f"| {name} | {' | '.join(cells)} |")
 
