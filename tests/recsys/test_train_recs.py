@@ -163,6 +163,14 @@ def test_rating_model_and_similar_books_are_stored_with_the_run(runner, demo):
     assert 1.0 <= service.predicted_rating(user_id, unrated.id) <= 5.0  # from its content alone
 
 
+def test_similar_books_come_from_the_rating_model_when_the_recommender_has_no_vectors(runner, demo):
+    result = runner.invoke(args=["train-recs", "--algorithm", "item_knn", "--top-k", "5"])
+    assert result.exit_code == 0, result.output
+    run_id = db.session.scalar(select(ModelRun.id).where(ModelRun.is_active.is_(True)))
+    assert _count(BookFactors, BookFactors.model_run_id == run_id) > 0
+    assert _count(SimilarBook, SimilarBook.model_run_id == run_id) > 0
+
+
 def test_book_page_shows_predicted_stars_and_similar_books(runner, demo, client):
     alice = create_user("alice")
     popular = db.session.scalars(

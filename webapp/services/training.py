@@ -10,6 +10,7 @@ arrays and frames from here and knows nothing of the database.
 
 from __future__ import annotations
 
+import gc
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -195,12 +196,17 @@ def train_and_publish(options: TrainingOptions, progress: Progress | None = None
         timings["cache_seconds"] = round(time.perf_counter() - stage, 2)
 
         stage = time.perf_counter()
+        embeddings = model.item_embeddings() if hasattr(model, "item_embeddings") else None
+        # The model, its per-reader vectors and the reasons are not needed past this point:
+        # freed before the rating model trains (NeuMF's Keras model and its optimizer's
+        # moments alone are about 1.8 GB at 50x the demo).
+        del model, artifacts, reasons, reader_books
+        gc.collect()
         rating_model = _train_rating_model(ratings, options, interactions, item_features, run_id, progress)
-        embedded = model if hasattr(model, "item_embeddings") else rating_model
-        if embedded is not None:
-            similar = recommendations.store_similar_books(
-                run_id, similar_book_rows(embedded.item_embeddings(), interactions)
-            )
+        if embeddings is None and rating_model is not None:
+            embeddings = rating_model.item_embeddings()
+        if embeddings is not None:
+            similar = recommendations.store_similar_books(run_id, similar_book_rows(embeddings, interactions))
             progress.message(f"Stored {similar:,} similar-book pairs.")
         timings["rating_and_similar_seconds"] = round(time.perf_counter() - stage, 2)
         timings["total_seconds"] = round(time.perf_counter() - started, 2)
