@@ -73,7 +73,7 @@ def trained():
     matrix = sp.csr_matrix(matrix)
     matrix.eliminate_zeros()
     features = FeatureVocabulary.learn(describe(60)).encode(describe(60))
-    return hybrid(features).fit(matrix), matrix, cold_item
+    return hybrid(features, keep_network=True).fit(matrix), matrix, cold_item
 
 
 def test_scores_match_keras_predictions_with_content_and_history(trained):
@@ -86,14 +86,8 @@ def test_scores_match_keras_predictions_with_content_and_history(trained):
         "left_out": np.repeat(left_out, n_items).astype(np.int32),
     }
     keras_probabilities = model.model.predict(inputs, verbose=0).reshape(n_users, n_items)
-    without_first = matrix.copy()
-    without_first.data[matrix.indptr[:-1]] = 0
-    without_first.eliminate_zeros()
-    model._extract_weights(without_first)
-    try:
-        logits = model.score(np.arange(n_users))
-    finally:
-        model._extract_weights(matrix)
+    histories = [matrix.indices[matrix.indptr[user] + 1 : matrix.indptr[user + 1]] for user in range(n_users)]
+    logits = model.scorer.logits(*model.scorer.user_vectors(histories, model.gmf_user_id, model.mlp_user_id))
     # The untouched item's id embedding is dropped after training (it learned nothing): compare the rest.
     touched = np.ones(n_items, dtype=bool)
     touched[_cold] = False
@@ -116,10 +110,9 @@ def test_fold_in_gives_the_same_scores_as_the_trained_model(trained):
     """A reader's vectors rebuilt from the stored tables and their history score exactly as score() does."""
     model, matrix, _cold = trained
     scorer = NeuMFScorer.from_bytes(model.scorer.to_bytes())  # as the web process reads it back
-    user_ids = model.model.get_layer("gmf_user").get_weights()[0], model.model.get_layer("mlp_user").get_weights()[0]
     for user in (0, 7, 33):
         history = [matrix.indices[matrix.indptr[user] : matrix.indptr[user + 1]]]
-        gmf, mlp = scorer.user_vectors(history, user_ids[0][user], user_ids[1][user])
+        gmf, mlp = scorer.user_vectors(history, model.gmf_user_id[user], model.mlp_user_id[user])
         np.testing.assert_allclose(scorer.score(gmf, mlp)[0], model.score(np.array([user]))[0], rtol=1e-5, atol=1e-5)
 
 

@@ -8,7 +8,8 @@ from tests.recsys.helpers import hit_rate, planted, small_neumf
 
 pytest.importorskip("tensorflow")
 
-from webapp.recsys.evaluation import holdout_sample  # noqa: E402
+from webapp.recsys.data import binarize  # noqa: E402
+from webapp.recsys.evaluation import evaluate_ranking, holdout_sample  # noqa: E402
 from webapp.recsys.neural import NCFRating, NeuMF  # noqa: E402
 
 
@@ -57,7 +58,7 @@ def test_neumf_is_reproducible_with_a_seed(user_history):
 
 def test_batched_scores_match_keras_predictions():
     matrix = planted(n_users=40, n_items=20, per_user=4)
-    model = small_neumf().fit(matrix)
+    model = small_neumf(keep_network=True).fit(matrix)
     users = np.repeat(np.arange(40), 20).astype(np.int32)
     items = np.tile(np.arange(20), 40).astype(np.int32)
     keras_probabilities = model.model.predict({"user": users, "item": items}, verbose=0).reshape(40, 20)
@@ -68,17 +69,14 @@ def test_batched_scores_match_keras_predictions():
 def test_history_scores_match_keras_predictions():
     """The NumPy scorer folds a reader's history into their embeddings as the Keras layer sums it."""
     matrix = planted(n_users=40, n_items=20, per_user=4)
-    model = small_neumf(user_history=True).fit(matrix)
+    model = small_neumf(user_history=True, keep_network=True).fit(matrix)
     left_out = matrix.indices[matrix.indptr[:-1]]  # each reader's first item, left out of their history
     users = np.repeat(np.arange(40), 20).astype(np.int32)
     items = np.tile(np.arange(20), 40).astype(np.int32)
     inputs = {"user": users, "item": items, "left_out": np.repeat(left_out, 20).astype(np.int32)}
     keras_probabilities = model.model.predict(inputs, verbose=0).reshape(40, 20)
-    without_first = matrix.copy()
-    without_first.data[matrix.indptr[:-1]] = 0
-    without_first.eliminate_zeros()
-    model._extract_weights(without_first)
-    logits = model.score(np.arange(40))
+    histories = [matrix.indices[matrix.indptr[user] + 1 : matrix.indptr[user + 1]] for user in range(40)]
+    logits = model.scorer.logits(*model.scorer.user_vectors(histories, model.gmf_user_id, model.mlp_user_id))
     np.testing.assert_allclose(1 / (1 + np.exp(-logits)), keras_probabilities, rtol=1e-4, atol=1e-5)
 
 
@@ -96,6 +94,17 @@ def test_neumf_early_stopping_keeps_the_history():
     assert 0 < model.validation_readers <= model.validation_users
 
 
+def test_neumf_early_stopping_scores_with_the_best_epochs_weights():
+    """The weights kept are the best epoch's (they wait in a file while later epochs train), not the last's."""
+    matrix = planted()
+    model = small_neumf(epochs=6, patience=6, learning_rate=0.05, validation_users=60, item_item=False).fit(matrix)
+    ndcg = [record["val_ndcg@10"] for record in model.history]
+    assert len(ndcg) == 6 and np.argmax(ndcg) < 5  # a later epoch was worse: the test can tell them apart
+    validation = holdout_sample(binarize(matrix), model.validation_users, model.seed, 3)
+    assert evaluate_ranking(model.score, validation, k=10)["ndcg@10"] == pytest.approx(max(ndcg))
+    assert model.model is None  # the Keras model and its optimizer's moments are not kept
+
+
 def test_the_hold_outs_scores_read_back_only_its_readers_and_match_the_full_read_back():
     """After each epoch the hold-out scores a few readers from the live model, as score() would."""
     from webapp.recsys.features import UserFeatures
@@ -103,7 +112,7 @@ def test_the_hold_outs_scores_read_back_only_its_readers_and_match_the_full_read
 
     matrix = planted(n_users=40, n_items=20, per_user=4)
     demographics = UserFeatures.encode(("occupation",), [(f"job {user % 3}",) for user in range(40)])
-    model = small_neumf(user_history=True, user_features=demographics, epochs=2).fit(matrix)
+    model = small_neumf(user_history=True, user_features=demographics, epochs=2, keep_network=True).fit(matrix)
     readers = np.array([3, 17, 29])
     live = model._live_scores(_tensorflow(model.seed), matrix)(readers)
     np.testing.assert_allclose(live, model.score(readers), rtol=1e-5, atol=1e-6)
@@ -138,9 +147,11 @@ def test_training_moves_only_the_rows_of_readers_it_saw(model_name):
     def fitted(epochs: int):
         if model_name == "neumf":
             matrix = sp.vstack([planted(n_users=29, n_items=20, per_user=4), sp.csr_matrix((1, 20))]).tocsr()
-            return NeuMF(factors=4, mlp_layers=(8, 4), epochs=epochs, batch_size=64, patience=0, l2=1e-3).fit(matrix)
+            return NeuMF(
+                factors=4, mlp_layers=(8, 4), epochs=epochs, batch_size=64, patience=0, l2=1e-3, keep_network=True
+            ).fit(matrix)
         stars = rng.integers(1, 6, 1500).astype(np.float32)
-        return NCFRating(factors=4, hidden=(8,), epochs=epochs, batch_size=64, l2=1e-3, seed=3).fit(
+        return NCFRating(factors=4, hidden=(8,), epochs=epochs, batch_size=64, l2=1e-3, seed=3, keep_network=True).fit(
             users, items, stars, 30, 20
         )
 
@@ -168,7 +179,8 @@ def test_rating_predictions_in_numpy_match_keras_and_survive_the_database_format
     rng = np.random.default_rng(1)
     users, items = rng.integers(0, 30, 2000), rng.integers(0, 20, 2000)
     ratings = rng.integers(1, 6, 2000).astype(np.float32)
-    model = NCFRating(factors=4, hidden=(8, 4), epochs=3, batch_size=128, seed=3).fit(users, items, ratings, 30, 20)
+    model = NCFRating(factors=4, hidden=(8, 4), epochs=3, batch_size=128, seed=3, keep_network=True)
+    model.fit(users, items, ratings, 30, 20)
     keras_ratings = np.clip(
         model.model.predict({"user": users[:300], "item": items[:300]}, verbose=0).ravel() + model.mean, 1, 5
     )
@@ -236,6 +248,7 @@ def test_rating_model_with_every_side_feature_exports_what_keras_predicts():
         user_history=True,
         item_features=_categories(["a", "b"] * 10),
         user_features=demographics,
+        keep_network=True,
     ).fit(users, items, ratings, 30, 20)
     keras_ratings = np.clip(
         model.model.predict({"user": users[:300], "item": items[:300]}, verbose=0).ravel() + model.mean, 1, 5

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -455,6 +456,9 @@ class NeuMF(Recommender):
     progress: Callable[[dict], None] | None = runtime()
     # A tf.distribute strategy to train under (flask train-recs --distributed: MultiWorkerMirroredStrategy).
     strategy: Any = runtime()
+    # Keep the Keras model (``model``) after fit; by default it is dropped once its weights are read
+    # out (its readers' tables and the optimizer's two moments are about 1.8 GB at 50x the demo).
+    keep_network: bool = runtime(False)
     history: list[dict[str, float]] = field(default_factory=list, init=False, repr=False)
     validation_readers: int = field(default=0, init=False, repr=False)
     # What the hold-out chose for the item-item part: {"l2", "weight", "hr@10", "ndcg@10"} (empty: none tried).
@@ -584,8 +588,6 @@ class NeuMF(Recommender):
         reader_history = positives if self.user_history else None
         with self.strategy.scope() if self.strategy is not None else nullcontext():
             self.model = self._build(tf, n_users, n_items, reader_history)
-        best_ndcg, best_weights, waited = -1.0, None, 0
-        self.history = []
         group = 1 + self.negatives
         history_layers = [self.model.get_layer(f"{b}_history") for b in ("gmf", "mlp")] if self.user_history else []
         for layer in history_layers:
@@ -593,46 +595,21 @@ class NeuMF(Recommender):
         if len(extra_users) and reader_history is not None:  # a dismissal needs a history to sit beside
             has_history = np.diff(reader_history.indptr)[extra_users] > 0
             extra_users, extra_items = extra_users[has_history], extra_items[has_history]
-        distributed_step = self._distributed_step(tf) if self.strategy is not None else None
-        batch_groups = max(self.batch_size // group, 1)  # whole groups per batch
-        for epoch in range(self.epochs):
-            if distributed_step is not None:  # every worker cuts the same whole epoch
-                examples = self._epoch_groups(rng, users, items, extra_users, extra_items, seen_keys, reader_history)
-                loss = self._distributed_epoch(tf, distributed_step, *next(examples), group)
-            else:
-                losses, sizes = [], []
-                for inputs, labels in self._epoch_groups(
-                    rng, users, items, extra_users, extra_items, seen_keys, reader_history, batch_groups
-                ):
-                    result = self.model.fit(
-                        inputs, labels, batch_size=batch_groups * group, epochs=1, verbose=0, shuffle=False
-                    )
-                    losses.append(result.history["loss"][-1])
-                    sizes.append(len(labels))
-                loss = np.average(losses, weights=sizes) if losses else float("nan")
-            record = {"epoch": epoch + 1, "loss": float(loss)}
-            if validation is not None:
-                metrics = evaluate_ranking(self._live_scores(tf, reader_history), validation, k=10)
-                record["val_hr@10"], record["val_ndcg@10"] = metrics["hr@10"], metrics["ndcg@10"]
-            self.history.append(record)
-            if self.progress is not None:
-                self.progress(record)
-            if validation is None:
-                continue
-            if record["val_ndcg@10"] > best_ndcg:
-                best_ndcg, best_weights, waited = record["val_ndcg@10"], self.model.get_weights(), 0
-            else:
-                waited += 1
-                if waited >= self.patience:
-                    break
-        if best_weights is not None:
-            self.model.set_weights(best_weights)
+
+        def epoch_slices(batch_groups: int | None) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+            return self._epoch_groups(
+                rng, users, items, extra_users, extra_items, seen_keys, reader_history, batch_groups
+            )
+
+        self._train_epochs(tf, epoch_slices, validation, reader_history)
         for layer in history_layers:
             layer.group = 1  # predict() takes any pairs
         self.item_item_choice = {}
         if self.item_item and validation is not None:
             self.item_item_choice = self._choose_item_item(self._live_scores(tf, reader_history), validation)
-        self._extract_weights(all_positives if self.user_history else None)
+        self._extract_weights()
+        if not self.keep_network:
+            self.model = self._content_layer = None
         choice = self.item_item_choice
         if choice.get("weight") or choice.get("short_weight"):
             weights = sparse_ease_weights(all_positives, choice["l2"], ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_KEEP)
@@ -641,6 +618,56 @@ class NeuMF(Recommender):
             )
             self.scorer = NeuMFScorer({**self.scorer.arrays, **part})
         return self
+
+    def _train_epochs(
+        self,
+        tf,
+        epoch_slices: Callable[[int | None], Iterator[tuple[dict[str, np.ndarray], np.ndarray]]],
+        validation,
+        reader_history: sp.csr_matrix | None,
+    ) -> None:
+        """Up to ``epochs`` epochs, stopped early on ``validation``'s NDCG@10; the best epoch's weights are kept.
+
+        Those weights wait in a scratch file, not in memory: they are a whole copy of the
+        model (its readers' tables alone are 0.6 GB at 50x the demo).
+        """
+        group = 1 + self.negatives
+        distributed_step = self._distributed_step(tf) if self.strategy is not None else None
+        batch_groups = max(self.batch_size // group, 1)  # whole groups per batch
+        best_ndcg, waited, kept = -1.0, 0, False
+        self.history = []
+        with tempfile.TemporaryDirectory(prefix="neumf-") as scratch:
+            best_weights = os.path.join(scratch, "best.weights.h5")
+            for epoch in range(self.epochs):
+                if distributed_step is not None:  # every worker cuts the same whole epoch
+                    loss = self._distributed_epoch(tf, distributed_step, *next(epoch_slices(None)), group)
+                else:
+                    losses, sizes = [], []
+                    for inputs, labels in epoch_slices(batch_groups):
+                        result = self.model.fit(
+                            inputs, labels, batch_size=batch_groups * group, epochs=1, verbose=0, shuffle=False
+                        )
+                        losses.append(result.history["loss"][-1])
+                        sizes.append(len(labels))
+                    loss = np.average(losses, weights=sizes) if losses else float("nan")
+                record = {"epoch": epoch + 1, "loss": float(loss)}
+                if validation is not None:
+                    metrics = evaluate_ranking(self._live_scores(tf, reader_history), validation, k=10)
+                    record["val_hr@10"], record["val_ndcg@10"] = metrics["hr@10"], metrics["ndcg@10"]
+                self.history.append(record)
+                if self.progress is not None:
+                    self.progress(record)
+                if validation is None:
+                    continue
+                if record["val_ndcg@10"] > best_ndcg:
+                    best_ndcg, waited, kept = record["val_ndcg@10"], 0, True
+                    self.model.save_weights(best_weights)
+                else:
+                    waited += 1
+                    if waited >= self.patience:
+                        break
+            if kept:
+                self.model.load_weights(best_weights)
 
     def _choose_item_item(self, network: Callable[[np.ndarray], np.ndarray], validation) -> dict[str, Any]:
         """The item-item L2 penalty and blend weight with the best NDCG@10 on the hold-out (weight 0 included),
@@ -769,48 +796,45 @@ class NeuMF(Recommender):
 
         def scores(user_codes: np.ndarray) -> np.ndarray:
             user_codes = np.asarray(user_codes, dtype=np.int64)
-            _, vectors = self._user_vectors(
-                reader_history, lambda table: tf.gather(table, user_codes).numpy(), user_codes
-            )
-            return self.scorer.logits(vectors["gmf"], vectors["mlp"])
+            own = self._own_vectors(lambda table: tf.gather(table, user_codes).numpy(), user_codes)
+            history = reader_history[user_codes] if reader_history is not None else None
+            return self.scorer.logits(*self._with_history(*own, history))
 
         return scores
 
-    def _extract_weights(self, reader_history: sp.csr_matrix | None) -> None:
-        """Copy the trained weights out of Keras into a :class:`NeuMFScorer` and per-user vectors.
+    def _extract_weights(self) -> None:
+        """Copy the trained weights out of Keras into a :class:`NeuMFScorer` and each user's own vectors.
 
-        With ``reader_history``, it is folded into the user vectors; the vectors without it
-        (``gmf_user_id``, ``mlp_user_id``) are kept for fold-in.
+        A user's own vectors (``gmf_user_id``, ``mlp_user_id``: id embedding plus demographics)
+        leave out their history, which :meth:`score` adds for the users it scores (fold-in
+        adds it for new histories).
         """
-        self._extract_item_weights(reader_history is not None)
-        own, vectors = self._user_vectors(reader_history, lambda table: table.numpy())
-        self.gmf_user_id, self.mlp_user_id = own["gmf"], own["mlp"]
-        self.gmf_user, self.mlp_user = vectors["gmf"], vectors["mlp"]
+        self._extract_item_weights(self.user_history)
+        self.gmf_user_id, self.mlp_user_id = self._own_vectors(lambda table: table.numpy())
 
-    def _user_vectors(
-        self,
-        reader_history: sp.csr_matrix | None,
-        rows_of: Callable[[Any], np.ndarray],
-        user_codes: np.ndarray | None = None,
-    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Users' GMF and MLP vectors from Keras: their own (id plus demographics) and with their history.
+    def _own_vectors(
+        self, rows_of: Callable[[Any], np.ndarray], user_codes: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Users' own GMF and MLP vectors from Keras: id embedding plus demographics, without their history.
 
         ``rows_of`` reads the users' rows out of an id-embedding table (every user when
-        ``user_codes`` is None); the item weights must have been extracted first.
+        ``user_codes`` is None).
         """
         get = self.model.get_layer
-        own = {branch: rows_of(get(f"{branch}_user").embeddings.value) for branch in ("gmf", "mlp")}
+        gmf, mlp = (rows_of(get(f"{branch}_user").embeddings.value) for branch in ("gmf", "mlp"))
         if self.user_features is not None:  # a reader's demographics belong with their id
             fields = get("user_fields").numpy_vectors(user_codes)
-            own = {"gmf": own["gmf"] + fields[:, : self.factors], "mlp": own["mlp"] + fields[:, self.factors :]}
-        if reader_history is None:
-            return own, own
-        history = reader_history if user_codes is None else reader_history[user_codes]
-        with_history = {
-            branch: own[branch] + _history_sums(history, self.scorer.arrays[f"{branch}_history"])
-            for branch in ("gmf", "mlp")
-        }
-        return own, with_history
+            gmf, mlp = gmf + fields[:, : self.factors], mlp + fields[:, self.factors :]
+        return gmf, mlp
+
+    def _with_history(
+        self, gmf: np.ndarray, mlp: np.ndarray, history: sp.csr_matrix | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Users' own vectors plus their history's scaled sums (one binary ``history`` row per user; none: as given)."""
+        if history is None:
+            return gmf, mlp
+        tables = self.scorer.arrays
+        return gmf + _history_sums(history, tables["gmf_history"]), mlp + _history_sums(history, tables["mlp_history"])
 
     def _extract_item_weights(self, with_history: bool) -> None:
         """The item side of the trained network (and the history tables) into a :class:`NeuMFScorer`.
@@ -856,8 +880,11 @@ class NeuMF(Recommender):
     def score(self, user_codes: np.ndarray) -> np.ndarray:
         """Every item's score for each user by :class:`NeuMFScorer`: logits, or their blend with the item-item part."""
         user_codes = np.asarray(user_codes, dtype=np.int64)
-        history = binarize(self.train_matrix[user_codes]) if self.scorer.item_item is not None else None
-        return self.scorer.score(self.gmf_user[user_codes], self.mlp_user[user_codes], history)
+        history = binarize(self.train_matrix[user_codes])
+        gmf, mlp = self._with_history(
+            self.gmf_user_id[user_codes], self.mlp_user_id[user_codes], history if self.user_history else None
+        )
+        return self.scorer.score(gmf, mlp, history if self.scorer.item_item is not None else None)
 
     def item_embeddings(self) -> np.ndarray:
         """Each item's GMF and MLP vectors (id embedding plus content) side by side."""
@@ -907,6 +934,8 @@ class NCFRating(HyperParameters):
     item_features: ItemFeatures | None = runtime()
     user_features: UserFeatures | None = runtime()
     progress: Callable[[dict], None] | None = runtime()
+    # Keep the Keras model (``model``) after fit; by default it is dropped once its weights are read out.
+    keep_network: bool = runtime(False)
 
     def __post_init__(self) -> None:
         self.hidden = tuple(self.hidden)
@@ -1011,6 +1040,8 @@ class NCFRating(HyperParameters):
             shuffle=True,
         )
         self._read_weights(history)
+        if not self.keep_network:
+            self.model = self._content_layer = None
         return self
 
     def _read_weights(self, history: sp.csr_matrix) -> None:
