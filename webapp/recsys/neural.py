@@ -572,19 +572,21 @@ class NeuMF(Recommender):
                 self.validation_readers = len(validation.test_users)
             else:
                 validation = None
-        coo = positives.tocoo()
-        users, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        # Each training interaction's user and item, as int32 (22 million of each at 50x the demo);
+        # the slices an epoch draws are cast to int64 where codes are multiplied.
+        users = np.repeat(np.arange(n_users, dtype=np.int32), np.diff(positives.indptr))
+        items = positives.indices.astype(np.int32, copy=False)
         # Negatives are drawn among the items someone interacted with: an untouched item is not
         # evidence of dislike, and it must look like a new book (content vector only) when scored.
         self.active_items = np.flatnonzero(np.diff(all_positives.tocsc().indptr) > 0)
         active_position = np.full(n_items, -1, dtype=np.int64)
         active_position[self.active_items] = np.arange(len(self.active_items))
-        seen_keys = np.sort(users * len(self.active_items) + active_position[items])
-        extra_users = extra_items = np.empty(0, dtype=np.int64)
+        seen_keys = np.sort(users.astype(np.int64) * len(self.active_items) + active_position[items])
+        extra_users = extra_items = np.empty(0, dtype=np.int32)
         if dismissed is not None and dismissed.nnz:
             kept = dismissed.tocoo()
             keep = np.asarray(all_positives[kept.row, kept.col]).ravel() == 0  # a later "yes" wins
-            extra_users, extra_items = kept.row[keep].astype(np.int64), kept.col[keep].astype(np.int64)
+            extra_users, extra_items = kept.row[keep].astype(np.int32), kept.col[keep].astype(np.int32)
         reader_history = positives if self.user_history else None
         with self.strategy.scope() if self.strategy is not None else nullcontext():
             self.model = self._build(tf, n_users, n_items, reader_history)
@@ -760,10 +762,10 @@ class NeuMF(Recommender):
         TensorFlow trace the training step again (seconds). Without, all at once.
         """
         group = 1 + self.negatives
-        group_users = np.concatenate([users, extra_users])
-        first_items = np.concatenate([items, extra_items])
-        first_labels = np.concatenate([np.ones(len(users), np.float32), np.zeros(len(extra_users), np.float32)])
-        order = rng.permutation(len(group_users))
+        group_users = np.concatenate([users, extra_users]) if len(extra_users) else users
+        first_items = np.concatenate([items, extra_items]) if len(extra_items) else items
+        order = np.arange(len(group_users), dtype=np.int32)  # rng.permutation's order, in half the memory
+        rng.shuffle(order)
         step = max(len(order), 1)
         if batch_groups is not None:
             if len(order) > batch_groups:
@@ -771,7 +773,8 @@ class NeuMF(Recommender):
             step = max(SLICE_GROUPS // batch_groups, 1) * batch_groups
         for start in range(0, len(order), step):
             picked = order[start : start + step]
-            slice_users, slice_items, slice_labels = group_users[picked], first_items[picked], first_labels[picked]
+            slice_users, slice_items = group_users[picked].astype(np.int64), first_items[picked]
+            slice_labels = (picked < len(users)).astype(np.float32)  # positives first, then dismissals
             sampled = sample_negatives(rng, np.repeat(slice_users, self.negatives), len(self.active_items), seen_keys)
             grid_items = np.column_stack([slice_items, self.active_items[sampled].reshape(-1, self.negatives)])
             grid_labels = np.zeros((len(picked), group), dtype=np.float32)
