@@ -192,7 +192,8 @@ class ReaderBooks:
 
     def of(self, user: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(items, kinds, stars) of one reader code."""
-        start, stop = np.searchsorted(self.users, [user, user + 1])
+        # Bounds of the reader's own type: other values would have searchsorted cast (copy) every code first.
+        start, stop = np.searchsorted(self.users, np.array([user, user + 1], dtype=self.users.dtype))
         return self.items[start:stop], self.kind_names[self.kind_codes[start:stop]], self.stars[start:stop]
 
 
