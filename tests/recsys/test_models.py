@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from tests.recsys.helpers import hit_rate, planted
-from webapp.recsys.models import EASE, ItemKNN, MatrixFactorization, MostPopular, UserKNN, top_k
+from webapp.recsys.models import EASE, ItemKNN, MatrixFactorization, MostPopular, UserKNN, sample_negatives, top_k
 
 
 @pytest.mark.parametrize(
@@ -94,3 +94,18 @@ def test_ease_weights_have_an_empty_diagonal_and_solve_the_ridge_problem():
     gradient = x.T @ (x @ model.weights - x) + 5.0 * model.weights
     off_diagonal = ~np.eye(12, dtype=bool)
     np.testing.assert_allclose(gradient[off_diagonal], 0.0, atol=1e-3)
+
+
+def test_negatives_are_drawn_uniformly_among_the_items_a_user_has_not_seen():
+    """Users who have seen most of the catalogue (many draws hit and are drawn again) and users who saw none."""
+    n_users, n_items = 4, 10
+    seen = {0: range(7), 1: range(1, 10, 2), 2: (), 3: range(5)}
+    seen_keys = np.sort([user * n_items + item for user, items in seen.items() for item in items]).astype(np.int64)
+    users = np.repeat(np.arange(n_users, dtype=np.int64), 5000)
+    items = sample_negatives(np.random.default_rng(0), users, n_items, seen_keys)
+    for user, items_seen in seen.items():
+        drawn = np.bincount(items[users == user], minlength=n_items)
+        assert not drawn[list(items_seen)].any()
+        unseen = np.setdiff1d(np.arange(n_items), list(items_seen))
+        expected = 5000 / len(unseen)
+        assert np.all(np.abs(drawn[unseen] - expected) < 5 * np.sqrt(expected))
