@@ -1,0 +1,104 @@
+"""What a step of NeuMF's training costs on a library, and which part grows with it.
+
+On the database at DATABASE_URL (the demo's, or one of `scale.py`'s libraries), the
+interactions and the catalogue are loaded as `flask train-recs` loads them, and NeuMF with
+its production settings is built four times: as trained (history and content), without
+the content tower, without the history sums, and with neither. Each draws its first slice
+of training examples as an epoch does, traces its step on one batch, and then takes
+``--steps`` steps; the median milliseconds a step (and p10/p90) are printed, with the
+microseconds an example spends being drawn (negative sampling and the history's left-out
+item). An epoch is about interactions x (1 + negatives) / batch size steps.
+
+    DATABASE_URL=sqlite:////path/lib.sqlite python benchmarks/step_cost.py [--steps 60] [--parts all content]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import time
+
+import numpy as np
+
+from webapp import create_app
+from webapp.recsys.neural import NeuMF
+from webapp.services.training import SilentProgress, TrainingOptions, _load, _model
+
+PARTS = {
+    "all": {},
+    "no content": {"content": False},
+    "no history": {"user_history": False},
+    "neither": {"content": False, "user_history": False},
+}
+
+
+class _Measured(Exception):
+    """Raised by StepTimer once it has measured, to leave fit()."""
+
+
+class StepTimer(NeuMF):
+    """NeuMF whose training measures its first steps instead of running epochs."""
+
+    steps: int = 60
+
+    def _train_epochs(self, tf, epoch_slices, validation, reader_history) -> None:
+        group = 1 + self.negatives
+        batch = max(self.batch_size // group, 1) * group
+        slices = epoch_slices(batch // group)
+        inputs, labels = next(slices)  # the first slice also shuffles the epoch
+        started = time.perf_counter()
+        drawn = next(slices)[1]
+        self.sampling_us = (time.perf_counter() - started) / len(drawn) * 1e6
+        self.model.fit(
+            {name: column[:batch] for name, column in inputs.items()}, labels[:batch], batch_size=batch, verbose=0
+        )  # traces the step
+        ends: list[float] = []
+        clock = tf.keras.callbacks.LambdaCallback(on_train_batch_end=lambda *_, **__: ends.append(time.perf_counter()))
+        stop = batch * (1 + self.steps)
+        self.model.fit(
+            {name: column[batch:stop] for name, column in inputs.items()},
+            labels[batch:stop],
+            batch_size=batch,
+            verbose=0,
+            shuffle=False,
+            callbacks=[clock],
+        )
+        self.step_ms = np.diff(ends) * 1e3
+        raise _Measured
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--parts", nargs="+", choices=sorted(PARTS), default=list(PARTS))
+    args = parser.parse_args()
+    app = create_app()
+    with app.app_context():
+        options = TrainingOptions()
+        data = _load(options, SilentProgress())
+        interactions, item_features = data.interactions, data.item_features
+        del data
+        print(
+            f"{interactions.n_users:,} readers x {interactions.n_items:,} books, "
+            f"{interactions.n_interactions:,} interactions\n"
+        )
+        print("| NeuMF | step ms, median | p10 | p90 | drawing, us an example |")
+        print("|---|---|---|---|---|")
+        for part in args.parts:
+            settings = _model(options, "neumf", item_features, None, None).params
+            model = StepTimer(**{**settings, **PARTS[part]}, item_features=item_features)
+            model.steps = args.steps
+            with contextlib.suppress(_Measured):  # raised once the steps are timed
+                model.fit(interactions.matrix, None, interactions.last_seen)
+            ms = model.step_ms
+            print(
+                f"| {part} | {np.median(ms):.1f} | {np.percentile(ms, 10):.1f} | {np.percentile(ms, 90):.1f} "
+                f"| {model.sampling_us:.2f} |",
+                flush=True,
+            )
+    print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end")
+
+
+if __name__ == "__main__":
+    main()
