@@ -655,14 +655,7 @@ class NeuMF(Recommender):
                 if distributed_step is not None:  # every worker cuts the same whole epoch
                     loss = self._distributed_epoch(tf, distributed_step, *next(epoch_slices(None)), group)
                 else:
-                    losses, sizes = [], []
-                    for inputs, labels in epoch_slices(batch_groups):
-                        result = self.model.fit(
-                            inputs, labels, batch_size=batch_groups * group, epochs=1, verbose=0, shuffle=False
-                        )
-                        losses.append(result.history["loss"][-1])
-                        sizes.append(len(labels))
-                    loss = np.average(losses, weights=sizes) if losses else float("nan")
+                    loss = self._keras_epoch(epoch_slices(batch_groups), batch_groups * group)
                 record = {"epoch": epoch + 1, "loss": float(loss)}
                 if validation is not None:
                     metrics = evaluate_ranking(self._live_scores(tf, reader_history), validation, k=10)
@@ -681,6 +674,19 @@ class NeuMF(Recommender):
                         break
             if kept:
                 self.model.load_weights(best_weights)
+
+    def _keras_epoch(self, slices: Iterator[tuple[dict[str, np.ndarray], np.ndarray]], batch: int) -> float:
+        """Train on every batch of ``slices`` (whole batches, in order); the epoch's mean loss.
+
+        One ``train_on_batch`` a batch: a ``fit`` call a slice spent over a second setting
+        itself up beside its steps (17 calls a 10x epoch, 85 at 50x).
+        """
+        losses = [
+            self.model.train_on_batch({name: column[rows] for name, column in inputs.items()}, labels[rows])
+            for inputs, labels in slices
+            for rows in (slice(start, start + batch) for start in range(0, len(labels), batch))
+        ]
+        return float(np.mean(losses)) if losses else float("nan")
 
     def _choose_item_item(self, network: Callable[[np.ndarray], np.ndarray], validation) -> dict[str, Any]:
         """The item-item L2 penalty and blend weight with the best NDCG@10 on the hold-out (weight 0 included),
