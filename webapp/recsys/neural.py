@@ -332,7 +332,7 @@ def _content_tower(tf, features: ItemFeatures, gmf_dim: int, mlp_dim: int, seed:
             # over its offsets, of each word's embedding times that offset's slice of the kernel.
             # Those products are taken once per vocabulary word (a words x filters table per
             # offset), so each item gathers and adds rows, with no matrix product per window:
-            # the same numbers, and a step of the demo's training 30% faster.
+            # the same sums, and a training step a third cheaper on scale.py's libraries.
             dim, n_words = CONTENT_DIMS["title"], features.title.shape[1]
             known = tf.cast(tf.range(sizes["title"]) > 0, tf.float32)[:, None]  # code 0: no word, zeros
             words = self.parts["title"] * known
