@@ -301,8 +301,9 @@ def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int, 
     for _ in range(50):
         keys = users[pending] * n_items + items[pending]
         order = np.argsort(keys)
-        positions = np.minimum(np.searchsorted(seen_keys, keys[order]), len(seen_keys) - 1)
-        pending = np.sort(pending[order[seen_keys[positions] == keys[order]]])
+        keys = keys[order]
+        positions = np.minimum(np.searchsorted(seen_keys, keys), len(seen_keys) - 1)
+        pending = np.sort(pending[order[seen_keys[positions] == keys]])
         if not len(pending):
             break
         items[pending] = rng.integers(0, n_items, len(pending))
