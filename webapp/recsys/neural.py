@@ -194,15 +194,13 @@ def _history_embedding(
 
     The history is the user's row of ``history`` without the left-out item (which must be
     in it), summed and divided by the square root of its length, as in FISM and SVD++. It
-    is held as a ragged tensor of item codes (one row per user, as long as the user's
-    history), so memory grows with the interactions, not with readers x books. Without
-    ``leave_out`` the layer takes the users alone and sums their whole history (SVD++'s
-    implicit feedback beside explicit ratings).
+    is held as the CSR matrix's item codes and row offsets, so memory grows with the
+    interactions, not with readers x books. Without ``leave_out`` the layer takes the users
+    alone and sums their whole history (SVD++'s implicit feedback beside explicit ratings).
     """
     keras = tf.keras
-    rows = tf.RaggedTensor.from_row_splits(
-        tf.constant(history.indices.astype(np.int32)), tf.constant(history.indptr.astype(np.int64))
-    )
+    items = tf.constant(history.indices.astype(np.int32))
+    offsets = tf.constant(history.indptr.astype(np.int64))
     lengths = tf.constant(np.diff(history.indptr).astype(np.float32))
 
     class HistoryEmbedding(keras.layers.Layer):
@@ -216,11 +214,14 @@ def _history_embedding(
             )
 
         def _summed(self, user):
+            # The batch's users' positions in ``items``: not a gather from a RaggedTensor, which
+            # checks every user's offsets each step (3 ms a step at 2.4 million readers).
+            positions = tf.ragged.range(tf.gather(offsets, user), tf.gather(offsets, user + 1))
+            picked = tf.gather(items, positions.flat_values)
             # A (users x items) 0/1 matrix times the table: its gradient is a dense table-sized
             # matrix, where gathering every history item's row would give one row per item read.
-            picked = tf.gather(rows, user)
-            indices = tf.stack([picked.value_rowids(), tf.cast(picked.flat_values, tf.int64)], axis=1)
-            ones = tf.ones_like(picked.flat_values, dtype=self.table.dtype)
+            indices = tf.stack([positions.value_rowids(), tf.cast(picked, tf.int64)], axis=1)
+            ones = tf.ones_like(picked, dtype=self.table.dtype)
             shape = tf.stack([tf.shape(user, out_type=tf.int64)[0], tf.constant(history.shape[1], tf.int64)])
             return tf.sparse.sparse_dense_matmul(tf.SparseTensor(indices, ones, shape), self.table)
 
