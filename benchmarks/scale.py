@@ -13,9 +13,11 @@ further volumes). Then, on a fresh database (DATABASE_URL, else an SQLite file p
 - in-process: p95 of the demo reader's home and book page (30 requests each, shared
   fragments kept as in production) and of the slowest statistics JSON view (5 requests each).
 
-    python benchmarks/scale.py [--sizes 1 10 50] [--database mysql+mysqldb://...]
+    python benchmarks/scale.py [--sizes 1 10 50] [--books N] [--database mysql+mysqldb://...]
 
-With --database every size reuses that database (seed-demo --reset).
+With --database every size reuses that database (seed-demo --reset). With --books every size
+has N books: a catalogue held fixed, to tell what grows with the readers and interactions
+from what grows with the books.
 """
 
 from __future__ import annotations
@@ -48,10 +50,11 @@ _WITH_PEAK_RSS = (
 )
 
 
-def synthesise(multiplier: int, target: str) -> dict[str, int]:
-    """Write books/tags/book_tags/ratings/to_read CSVs of a ``multiplier``-times library into ``target``."""
+def synthesise(multiplier: int, target: str, books: int | None = None) -> dict[str, int]:
+    """Write books/tags/book_tags/ratings/to_read CSVs of a ``multiplier``-times library into ``target``;
+    ``books`` overrides the size's number of books (readers and interactions stay the size's)."""
     rng = np.random.default_rng(SEED + multiplier)
-    n_books = BOOKS.get(multiplier, 10_000 * multiplier)
+    n_books = books or BOOKS.get(multiplier, 10_000 * multiplier)
     n_readers = DEMO_READERS * multiplier
     real_books = pd.read_csv(os.path.join(DEMO, "books.csv"), dtype=str, keep_default_na=False)
     shelves = pd.read_csv(os.path.join(DEMO, "book_tags.csv"), dtype=str, keep_default_na=False)
@@ -165,12 +168,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", type=int, default=[1, 10, 50])
     parser.add_argument("--database", help="a database URL to use for every size (default: a fresh SQLite file each)")
+    parser.add_argument("--books", type=int, help="books at every size (default: 10,000, 25,000 and 50,000)")
     args = parser.parse_args()
     rows = []
     for multiplier in args.sizes:
         with tempfile.TemporaryDirectory() as work:
             started = time.perf_counter()
-            size = synthesise(multiplier, work)
+            size = synthesise(multiplier, work, args.books)
             synth_seconds = time.perf_counter() - started
             database = args.database or f"sqlite:///{work}/scale.sqlite"
             if not args.database:
