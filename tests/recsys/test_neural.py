@@ -160,6 +160,30 @@ def test_training_moves_only_the_rows_of_readers_it_saw(model_name):
         assert not np.allclose(trained[name][0], initial[name][0])
 
 
+def test_the_optimizer_updates_dense_weights_as_keras_adam_does():
+    """Dense gradients (layers, the history sums' tables) take one fused Adam kernel: the same steps as Keras's."""
+    import keras
+    import tensorflow as tf
+
+    from webapp.recsys.neural import _lazy_adam
+
+    rng = np.random.default_rng(5)
+    inputs, targets = rng.normal(size=(64, 5)).astype(np.float32), rng.normal(size=(64, 1)).astype(np.float32)
+
+    def trained(optimizer) -> list[np.ndarray]:
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+        model.compile(optimizer=optimizer, loss="mse")
+        initial = [weights.copy() for weights in model.get_weights()]
+        for _ in range(20):
+            model.train_on_batch(inputs, targets)
+        assert not np.allclose(model.get_weights()[0], initial[0])
+        return model.get_weights()
+
+    for ours, keras_adam in zip(trained(_lazy_adam(tf, 0.01)), trained(keras.optimizers.Adam(0.01)), strict=True):
+        np.testing.assert_allclose(ours, keras_adam, atol=1e-5)
+
+
 def test_rating_model_learns_user_and_item_effects():
     rng = np.random.default_rng(0)
     users = rng.integers(0, 50, 4000)
