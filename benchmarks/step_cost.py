@@ -7,7 +7,9 @@ the content tower, without the history sums, and with neither. Each draws its fi
 of training examples as an epoch does, traces its step on one batch, and then takes
 ``--steps`` steps the way an epoch takes them; the median milliseconds a step (and p10/p90) are printed, with the
 microseconds an example spends being drawn (negative sampling and the history's left-out
-item). An epoch is about interactions x (1 + negatives) / batch size steps.
+item), with the distinct books a batch holds. An epoch is about interactions x (1 + negatives) /
+batch size steps. ``--negative-pool 0`` draws each batch's negatives over the whole catalogue
+(production: among ``NeuMF.negative_pool`` books drawn for the batch).
 
     DATABASE_URL=sqlite:////path/lib.sqlite python benchmarks/step_cost.py [--steps 60] [--parts all content]
 """
@@ -47,6 +49,12 @@ class StepTimer(NeuMF):
         batch = max(self.batch_size // group, 1) * group
         slices = epoch_slices(batch // group)
         inputs, labels = next(slices)  # the first slice also shuffles the epoch
+        self.distinct_books = np.mean(
+            [
+                len(np.unique(inputs["item"][start : start + batch]))
+                for start in range(0, len(labels) - batch + 1, batch)
+            ]
+        )
         started = time.perf_counter()
         drawn = next(slices)[1]
         self.sampling_us = (time.perf_counter() - started) / len(drawn) * 1e6
@@ -68,6 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--parts", nargs="+", choices=sorted(PARTS), default=list(PARTS))
+    parser.add_argument("--negative-pool", type=int, help="books a batch's negatives are drawn among (0: all)")
     args = parser.parse_args()
     app = create_app()
     with app.app_context():
@@ -79,10 +88,12 @@ def main() -> None:
             f"{interactions.n_users:,} readers x {interactions.n_items:,} books, "
             f"{interactions.n_interactions:,} interactions\n"
         )
-        print("| NeuMF | step ms, median | p10 | p90 | drawing, us an example |")
-        print("|---|---|---|---|---|")
+        print("| NeuMF | step ms, median | p10 | p90 | drawing, us an example | distinct books a batch |")
+        print("|---|---|---|---|---|---|")
         for part in args.parts:
             settings = _model(options, "neumf", item_features, None, None).params
+            if args.negative_pool is not None:
+                settings["negative_pool"] = args.negative_pool
             model = StepTimer(**{**settings, **PARTS[part]}, item_features=item_features)
             model.steps = args.steps
             with contextlib.suppress(_Measured):  # raised once the steps are timed
@@ -90,7 +101,7 @@ def main() -> None:
             ms = model.step_ms
             print(
                 f"| {part} | {np.median(ms):.1f} | {np.percentile(ms, 10):.1f} | {np.percentile(ms, 90):.1f} "
-                f"| {model.sampling_us:.2f} |",
+                f"| {model.sampling_us:.2f} | {model.distinct_books:,.0f} |",
                 flush=True,
             )
     print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end")

@@ -109,3 +109,15 @@ def test_negatives_are_drawn_uniformly_among_the_items_a_user_has_not_seen():
         unseen = np.setdiff1d(np.arange(n_items), list(items_seen))
         expected = 5000 / len(unseen)
         assert np.all(np.abs(drawn[unseen] - expected) < 5 * np.sqrt(expected))
+
+
+def test_negatives_drawn_from_pools_stay_in_each_users_pool_and_skip_what_they_have_seen():
+    n_items = 10
+    seen_keys = np.array([0 * n_items + 1, 1 * n_items + 7], dtype=np.int64)  # user 0 saw 1, user 1 saw 7
+    pools = np.array([[1, 2, 3], [7, 8, 9]])
+    users = np.repeat(np.array([0, 1], dtype=np.int64), 3000)
+    pool_of = np.repeat(np.array([0, 1]), 3000)
+    items = sample_negatives(np.random.default_rng(0), users, n_items, seen_keys, pools, pool_of)
+    assert set(items[:3000]) == {2, 3}
+    assert set(items[3000:]) == {8, 9}
+    assert abs(np.mean(items[:3000] == 2) - 0.5) < 0.05

@@ -47,6 +47,26 @@ def test_neumf_gives_keras_whole_batches_only(monkeypatch):
     assert 0 < model.history[0]["loss"] < 1  # the epoch's mean binary cross-entropy
 
 
+def test_a_batchs_negatives_come_from_its_own_pool_and_the_model_still_learns(monkeypatch):
+    """Negatives drawn among a few books per batch: at most ``negative_pool`` books a batch,
+    different books from batch to batch, and the planted groups are still recovered."""
+    import keras
+
+    negatives_fed: list[np.ndarray] = []
+    train_on_batch = keras.Model.train_on_batch
+
+    def recording_train_on_batch(model, inputs, labels, **options):
+        grid = np.asarray(inputs["item"]).reshape(-1, 5)
+        negatives_fed.append(grid[:, 1:].ravel())
+        return train_on_batch(model, inputs, labels, **options)
+
+    monkeypatch.setattr(keras.Model, "train_on_batch", recording_train_on_batch)
+    model = small_neumf(negative_pool=12, user_history=True)
+    assert hit_rate(model, planted()) > 0.8  # 60 books
+    assert max(len(np.unique(batch)) for batch in negatives_fed) <= 12
+    assert len(np.unique(np.concatenate(negatives_fed))) == 60
+
+
 @pytest.mark.parametrize("user_history", [False, True])
 def test_neumf_is_reproducible_with_a_seed(user_history):
     matrix = planted()

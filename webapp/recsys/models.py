@@ -287,8 +287,18 @@ class MatrixFactorization(Recommender):
         return self.item_factors
 
 
-def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int, seen_keys: np.ndarray) -> np.ndarray:
+def sample_negatives(
+    rng: np.random.Generator,
+    users: np.ndarray,
+    n_items: int,
+    seen_keys: np.ndarray,
+    pools: np.ndarray | None = None,
+    pool_of: np.ndarray | None = None,
+) -> np.ndarray:
     """One uniformly drawn item per user that the user has not interacted with.
+
+    With ``pools`` (a row of item codes per pool) and ``pool_of`` (each user's row), each
+    user's item is drawn among their pool's items instead of the whole catalogue.
 
     ``seen_keys`` is the sorted array of ``user * n_items + item`` of every interaction.
     Draws that hit one are drawn again, in order, until none does (at most 50 rounds).
@@ -296,8 +306,14 @@ def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int, 
     one ended, in memory the last one touched (at 50x the demo ``seen_keys`` holds 22
     million keys, and a random lookup missed the CPU's caches at almost every step).
     """
-    items = rng.integers(0, n_items, len(users))
+
+    def drawn(rows: np.ndarray) -> np.ndarray:
+        if pools is None:
+            return rng.integers(0, n_items, len(rows))
+        return pools[pool_of[rows], rng.integers(0, pools.shape[1], len(rows))]
+
     pending = np.arange(len(users))
+    items = drawn(pending)
     for _ in range(50):
         keys = users[pending] * n_items + items[pending]
         order = np.argsort(keys)
@@ -306,7 +322,7 @@ def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int, 
         pending = np.sort(pending[order[seen_keys[positions] == keys]])
         if not len(pending):
             break
-        items[pending] = rng.integers(0, n_items, len(pending))
+        items[pending] = drawn(pending)
     return items
 
 
