@@ -472,8 +472,8 @@ class NeuMF(Recommender):
     negatives: int = 3
     # A batch's negatives are drawn among this many books, themselves drawn uniformly for it (each
     # negative is still a uniform draw over the catalogue): the content tower and the item tables
-    # work once per distinct book of a batch, and 12,288 negatives drawn over the whole catalogue
-    # are about 11,000 different books at 50,000 (negative sharing: Chen et al., KDD 2017).
+    # work once per distinct book of a batch, 13,200 of them at 50,000 books with negatives drawn
+    # over the whole catalogue, 6,600 with the pool (negative sharing: Chen et al., KDD 2017).
     # 0: no pool. A catalogue of at most this many books is drawn over whole.
     negative_pool: int = 4096
     patience: int = 3
