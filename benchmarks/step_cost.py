@@ -45,9 +45,8 @@ class StepTimer(NeuMF):
     steps: int = 60
 
     def _train_epochs(self, tf, epoch_slices, validation, reader_history) -> None:
-        group = 1 + self.negatives
-        batch = max(self.batch_size // group, 1) * group
-        slices = epoch_slices(batch // group)
+        batch = self.batch_groups * (1 + self.negatives)
+        slices = epoch_slices(self.batch_groups)
         inputs, labels = next(slices)  # the first slice also shuffles the epoch
         self.distinct_books = np.mean(
             [

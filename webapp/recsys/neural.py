@@ -504,6 +504,11 @@ class NeuMF(Recommender):
     def uses_content(self) -> bool:
         return self.content and self.item_features is not None
 
+    @property
+    def batch_groups(self) -> int:
+        """Whole groups (a positive or a dismissal and its ``negatives``) in a training batch."""
+        return max(self.batch_size // (1 + self.negatives), 1)
+
     def validation_metrics(self) -> dict[str, float] | None:
         """The early-stopping hold-out's HR@10 and NDCG@10 at the epoch whose weights were kept.
 
@@ -667,7 +672,6 @@ class NeuMF(Recommender):
         """
         group = 1 + self.negatives
         distributed_step = self._distributed_step(tf) if self.strategy is not None else None
-        batch_groups = max(self.batch_size // group, 1)  # whole groups per batch
         best_ndcg, waited, kept = -1.0, 0, False
         self.history = []
         with tempfile.TemporaryDirectory(prefix="neumf-") as scratch:
@@ -676,7 +680,7 @@ class NeuMF(Recommender):
                 if distributed_step is not None:  # every worker cuts the same whole epoch
                     loss = self._distributed_epoch(tf, distributed_step, *next(epoch_slices(None)), group)
                 else:
-                    loss = self._keras_epoch(epoch_slices(batch_groups), batch_groups * group)
+                    loss = self._keras_epoch(epoch_slices(self.batch_groups), self.batch_groups * group)
                 record = {"epoch": epoch + 1, "loss": float(loss)}
                 if validation is not None:
                     metrics = evaluate_ranking(self._live_scores(tf, reader_history), validation, k=10)
@@ -804,7 +808,7 @@ class NeuMF(Recommender):
         (the batches of single-process training; a distributed step mixes several pools).
         """
         group = 1 + self.negatives
-        pool_groups = max(self.batch_size // group, 1)  # the groups of a batch share a pool
+        pool_groups = self.batch_groups  # a batch's groups share a pool (also when drawn all at once)
         pooled = 0 < self.negative_pool < len(self.active_items)
         group_users = np.concatenate([users, extra_users]) if len(extra_users) else users
         first_items = np.concatenate([items, extra_items]) if len(extra_items) else items
