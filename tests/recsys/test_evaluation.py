@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from webapp.recsys.data import times_of
 from webapp.recsys.evaluation import (
     evaluate_item_cold_start,
     evaluate_ranking,
@@ -22,7 +23,6 @@ from webapp.recsys.evaluation import (
     sampled_negatives,
     sampled_ranks,
     shortened_histories,
-    times_of,
     user_cold_start_split,
 )
 

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 from tests.recsys.helpers import planted, small_neumf
 from webapp.recsys.models import EASE, sparse_ease_weights
-from webapp.recsys.serving import NeuMFScorer, standardised
+from webapp.recsys.serving import NeuMFScorer, recency_weighted, standardised
 
 pytest.importorskip("tensorflow")
 
@@ -49,6 +49,7 @@ def test_the_hold_out_chooses_the_item_item_part(blended):
     model, _matrix = blended
     choice = model.item_item_choice
     assert choice["l2"] in (100.0, 500.0, 2000.0) and choice["weight"] in (0.0, 0.25, 0.5, 1.0, 2.0)
+    assert choice["recency"] == 0.0  # no event times: every history item weighs alike
     assert choice["short_weight"] in (0.0, 0.25, 0.5, 1.0, 2.0)
     assert 0.0 <= choice["ndcg@10"] <= 1.0 and 0.0 <= choice["short_ndcg@10"] <= 1.0
     # The network alone reached its best epoch's NDCG@10 there; the blend chosen is at least as good.
@@ -99,3 +100,61 @@ def test_books_added_after_training_have_no_item_item_weights(blended):
     history = [np.array([0, 1, 2, 60])]
     gmf, mlp = grown.user_vectors(history)
     assert grown.score(gmf, mlp, grown.history_matrix(history)).shape == (1, 62)
+
+
+def test_recency_weighs_a_readers_latest_items_most():
+    times = sp.csr_matrix(np.array([[50.0, 0, 30, 50, 10], [0, 0, 0, 0, 0], [7, 7, 0, 7, 0]]))
+    weighted = recency_weighted(times, 2.0).toarray()
+    # Reader 0: two books tied latest (1), then one with two later (e^-1), then one with three later.
+    np.testing.assert_allclose(weighted[0], [1.0, 0.0, np.exp(-1.0), 1.0, np.exp(-1.5)], rtol=1e-6)
+    np.testing.assert_array_equal(weighted[1], 0.0)
+    np.testing.assert_array_equal(weighted[2], [1.0, 1.0, 0.0, 1.0, 0.0])  # all at one time: alike
+    np.testing.assert_array_equal(recency_weighted(times, 0.0).toarray(), (times.toarray() > 0).astype(np.float32))
+
+
+def test_a_history_with_times_counts_a_book_read_twice_at_its_latest_time(blended):
+    model, matrix = blended
+    weights = sparse_ease_weights(matrix, 100.0, max_items=60, keep=20)
+    scorer = NeuMFScorer({**model.scorer.arrays, **NeuMFScorer.item_item_arrays(weights, 1.0, recency=2.0)})
+    history = scorer.history_matrix([np.array([4, 9, 4, 12])], [np.array([1.0, 2.0, 3.0, 3.0])])
+    assert history.nnz == 3
+    np.testing.assert_allclose(history[0, [4, 9, 12]].toarray()[0], [1.0, np.exp(-1.0), 1.0], rtol=1e-6)
+    without_times = scorer.history_matrix([np.array([4, 9, 4, 12])])
+    np.testing.assert_array_equal(without_times[0, [4, 9, 12]].toarray()[0], [1.0, 1.0, 1.0])
+
+
+def sessions(n_users: int = 160, n_items: int = 60, groups: int = 4, seed: int = 0):
+    """Each reader read six books of one group long ago and then five of another: only the events'
+    times say which group they read now. The interactions, and their times (1 to 11 per reader)."""
+    rng = np.random.default_rng(seed)
+    size = n_items // groups
+    rows, cols = [], []
+    for user in range(n_users):
+        old, new = rng.choice(groups, 2, replace=False)
+        cols += rng.choice(np.arange(old * size, (old + 1) * size), 6, replace=False).tolist()
+        cols += rng.choice(np.arange(new * size, (new + 1) * size), 5, replace=False).tolist()
+        rows += [user] * 11
+    times = np.tile(np.arange(1.0, 12.0), n_users)
+    shape = (n_users, n_items)
+    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape), sp.csr_matrix(
+        (times, (rows, cols)), shape=shape
+    )
+
+
+def test_with_event_times_the_hold_out_weighs_recent_books_more_and_fold_in_agrees():
+    """The hold-out (each reader's latest book) is read in the group of their recent books: the item-item
+    part chosen there weighs recent books more, and the web's fold-in from the events' times scores alike."""
+    matrix, times = sessions()
+    model = small_neumf(epochs=4, patience=3, validation_users=120, user_history=True).fit(matrix, last_seen=times)
+    choice = model.item_item_choice
+    assert choice["recency"] > 0 and choice["weight"] > 0
+    scorer = NeuMFScorer.from_bytes(model.scorer.to_bytes())
+    assert scorer.recency == choice["recency"]
+    for user in (0, 7, 33):
+        span = slice(matrix.indptr[user], matrix.indptr[user + 1])
+        history, moments = [matrix.indices[span]], [times.data[span]]
+        gmf, mlp = scorer.user_vectors(history, model.gmf_user_id[user], model.mlp_user_id[user])
+        scores = scorer.score(gmf, mlp, scorer.history_matrix(history, moments))
+        np.testing.assert_allclose(scores[0], model.score(np.array([user]))[0], rtol=1e-4, atol=1e-4)
+        alike = scorer.score(gmf, mlp, scorer.history_matrix(history))
+        assert not np.allclose(alike, scores, atol=1e-3)

@@ -116,3 +116,11 @@ def binarize(matrix: sp.csr_matrix) -> sp.csr_matrix:
     binary = matrix.copy().astype(np.float32)
     binary.data[:] = 1.0
     return binary
+
+
+def times_of(last_seen: sp.csr_matrix, matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """The event times of ``matrix``'s interactions: ``last_seen`` cut to its sparsity (a training part's times)."""
+    times = sp.csr_matrix(last_seen.multiply(matrix.astype(bool)))
+    if times.nnz != matrix.nnz:
+        raise ValueError("every interaction needs a time after the epoch")
+    return times

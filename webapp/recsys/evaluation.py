@@ -258,14 +258,6 @@ def shortened_histories(split: LeaveOneOutSplit, longest: int, seed: int = 42) -
     return LeaveOneOutSplit(train=train, test_users=split.test_users, test_items=split.test_items)
 
 
-def times_of(last_seen: sp.csr_matrix, matrix: sp.csr_matrix) -> sp.csr_matrix:
-    """The event times of ``matrix``'s interactions: ``last_seen`` cut to its sparsity (a training part's times)."""
-    times = sp.csr_matrix(last_seen.multiply(matrix.astype(bool)))
-    if times.nnz != matrix.nnz:
-        raise ValueError("every interaction needs a time after the epoch")
-    return times
-
-
 def split_interactions(interactions: Interactions, seed: int = 42) -> LeaveOneOutSplit:
     """Leave-one-out on an :class:`Interactions`, holding out each reader's latest event."""
     return leave_one_out(interactions.matrix, interactions.last_seen, seed=seed)

@@ -18,7 +18,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from webapp.recsys.data import binarize
+from webapp.recsys.data import binarize, times_of
+from webapp.recsys.serving import recency_weighted
 
 
 def runtime(default: Any = None) -> Any:
@@ -332,17 +333,25 @@ class EASE(Recommender):
 
     B = argmin ||X - X B||² + l2 ||B||² with diag(B) = 0, solved as P = (XᵀX + l2·I)⁻¹,
     B = -P / diag(P) (column-wise), diag(B) = 0. A user's scores are their row of X times B.
+    With a ``recency`` above 0 and the events' times given to :meth:`fit`, the row is weighted
+    by recency instead (:func:`webapp.recsys.serving.recency_weighted`); B is the same.
     """
 
     name: ClassVar[str] = "ease"
     l2: float = 500.0
+    recency: float = 0.0
 
-    def fit(self, matrix: sp.csr_matrix) -> EASE:
+    def fit(self, matrix: sp.csr_matrix, last_seen: sp.csr_matrix | None = None) -> EASE:
+        """Solve B on ``matrix``; ``last_seen`` (event times, its sparsity) is kept for a recency."""
         self.weights = ease_weights(self._remember(binarize(matrix)), self.l2)
+        self.train_times = last_seen if self.recency else None
         return self
 
     def score(self, user_codes: np.ndarray) -> np.ndarray:
-        return np.asarray(self.train_matrix[user_codes] @ self.weights, dtype=np.float32)
+        history = self.train_matrix[user_codes]
+        if self.train_times is not None:
+            history = recency_weighted(times_of(self.train_times[user_codes], history), self.recency)
+        return np.asarray(history @ self.weights, dtype=np.float32)
 
 
 def ease_weights(matrix: sp.csr_matrix, l2: float) -> np.ndarray:

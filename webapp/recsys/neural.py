@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from webapp.recsys.data import binarize
+from webapp.recsys.data import binarize, times_of
 from webapp.recsys.evaluation import evaluate_ranking, holdout_sample, shortened_histories
 from webapp.recsys.features import FEATURE_FIELDS, ItemFeatures, UserFeatures
 from webapp.recsys.models import (
@@ -33,7 +33,14 @@ from webapp.recsys.models import (
     sample_negatives,
     sparse_ease_weights,
 )
-from webapp.recsys.serving import ContentTower, NeuMFScorer, RatingPredictor, blended, standardised
+from webapp.recsys.serving import (
+    ContentTower,
+    NeuMFScorer,
+    RatingPredictor,
+    blended,
+    recency_weighted,
+    standardised,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -284,11 +291,13 @@ def _user_fields_layer(tf, features: UserFeatures, widths: tuple[int, ...], init
 # at 50x the demo a whole epoch's examples and their temporaries took several GB.
 SLICE_GROUPS = 2**18
 
-# NeuMF's item-item part (sparse EASE^R): its L2 penalties and blend weights, both chosen on the
-# early-stopping hold-out (a weight of 0 leaves the part out); the items it covers and the weights
-# kept per item (see models.sparse_ease_weights).
+# NeuMF's item-item part (sparse EASE^R): its L2 penalties, blend weights and the recency its
+# history rows are weighted by (serving.recency_weighted; 0: every item alike, and the only
+# candidate without event times), all chosen on the early-stopping hold-out (a weight of 0 leaves
+# the part out); the items it covers and the weights kept per item (see models.sparse_ease_weights).
 ITEM_ITEM_L2 = (100.0, 500.0, 2000.0)
 ITEM_ITEM_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
+ITEM_ITEM_RECENCY = (0.0, 5.0, 10.0, 25.0)
 ITEM_ITEM_MAX_ITEMS = 5000
 ITEM_ITEM_KEEP = 200
 # Histories of at most this many items get a blend weight of their own, chosen on the hold-out's
@@ -492,8 +501,11 @@ class NeuMF(Recommender):
     keep_network: bool = runtime(False)
     history: list[dict[str, float]] = field(default_factory=list, init=False, repr=False)
     validation_readers: int = field(default=0, init=False, repr=False)
-    # What the hold-out chose for the item-item part: {"l2", "weight", "hr@10", "ndcg@10"} (empty: none tried).
+    # What the hold-out chose for the item-item part: {"l2", "weight", "recency", "hr@10", "ndcg@10", ...}
+    # (empty: none tried).
     item_item_choice: dict[str, float] = field(default_factory=dict, init=False, repr=False)
+    # The training events' times (fit's ``last_seen``), for the item-item part's recency in score().
+    train_times: sp.csr_matrix | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.mlp_layers = tuple(self.mlp_layers)
@@ -534,6 +546,7 @@ class NeuMF(Recommender):
                 "item_item_weight": choice["weight"],
                 "item_item_short_weight": choice["short_weight"],
                 "item_item_short_history": ITEM_ITEM_SHORT_HISTORY,
+                "item_item_recency": choice["recency"],
             }
         return measured
 
@@ -643,8 +656,9 @@ class NeuMF(Recommender):
         for layer in history_layers:
             layer.group = 1  # predict() takes any pairs
         self.item_item_choice = {}
+        self.train_times = last_seen
         if self.item_item and validation is not None:
-            self.item_item_choice = self._choose_item_item(self._live_scores(tf, reader_history), validation)
+            self.item_item_choice = self._choose_item_item(self._live_scores(tf, reader_history), validation, last_seen)
         self._extract_weights()
         if not self.keep_network:
             self.model = self._content_layer = None
@@ -653,7 +667,7 @@ class NeuMF(Recommender):
         if choice.get("weight") or choice.get("short_weight"):
             weights = sparse_ease_weights(all_positives, choice["l2"], ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_KEEP)
             part = NeuMFScorer.item_item_arrays(
-                weights, choice["weight"], choice["short_weight"], ITEM_ITEM_SHORT_HISTORY
+                weights, choice["weight"], choice["short_weight"], ITEM_ITEM_SHORT_HISTORY, choice["recency"]
             )
             self.scorer = NeuMFScorer({**self.scorer.arrays, **part})
         return self
@@ -713,26 +727,42 @@ class NeuMF(Recommender):
         ]
         return float(np.mean(losses)) if losses else float("nan")
 
-    def _choose_item_item(self, network: Callable[[np.ndarray], np.ndarray], validation) -> dict[str, Any]:
-        """The item-item L2 penalty and blend weight with the best NDCG@10 on the hold-out (weight 0 included),
-        and the weight for short histories, chosen on the same readers cut to a few items each.
+    def _choose_item_item(
+        self, network: Callable[[np.ndarray], np.ndarray], validation, times: sp.csr_matrix | None
+    ) -> dict[str, Any]:
+        """The item-item L2 penalty, recency and blend weight with the best NDCG@10 on the hold-out (weight 0
+        included), and the weight for short histories, chosen on the same readers cut to a few items each.
 
-        The hold-out's readers mostly have long histories; a new reader has a few items, and with
-        the network's vectors for them alone (no id embedding: fold-in) ranks by other weights.
+        ``times`` are the events' times (fit's ``last_seen``); without them every history item
+        weighs alike. The hold-out's readers mostly have long histories; a new reader has a few
+        items, and with the network's vectors for them alone (no id embedding: fold-in) ranks by
+        other weights.
         """
         users = np.asarray(validation.test_users, dtype=np.int64)
         network_scores = standardised(network(users))
         history = binarize(validation.train[users])
+        history_times = times_of(times[users], history) if times is not None else history
+        recencies = ITEM_ITEM_RECENCY if times is not None else ITEM_ITEM_RECENCY[:1]
         best: dict[str, Any] = {"ndcg@10": -1.0}
+        network_measured = False  # the network alone (weight 0) is measured once
         for l2 in ITEM_ITEM_L2:
             weights = sparse_ease_weights(validation.train, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_KEEP)
-            item_item = standardised(np.asarray((history @ weights).todense()))
-            candidates = ITEM_ITEM_WEIGHTS if l2 == ITEM_ITEM_L2[0] else [w for w in ITEM_ITEM_WEIGHTS if w]
-            blend, metrics = _best_blend(network_scores, item_item, validation, candidates)
-            if metrics["ndcg@10"] > best["ndcg@10"]:  # the network alone (weight 0) is measured once
-                best = {"l2": l2, "weight": blend, "hr@10": metrics["hr@10"], "ndcg@10": metrics["ndcg@10"]}
-                chosen_weights = weights
-            del item_item  # readers x books: 0.3 GB at 50x the demo, not kept through the next solve
+            for recency in recencies:
+                weighted = recency_weighted(history_times, recency)
+                item_item = standardised(np.asarray((weighted @ weights).todense()))
+                candidates = [w for w in ITEM_ITEM_WEIGHTS if w or not network_measured]
+                network_measured = True
+                blend, metrics = _best_blend(network_scores, item_item, validation, candidates)
+                if metrics["ndcg@10"] > best["ndcg@10"]:
+                    best = {
+                        "l2": l2,
+                        "weight": blend,
+                        "recency": recency,
+                        "hr@10": metrics["hr@10"],
+                        "ndcg@10": metrics["ndcg@10"],
+                    }
+                    chosen_weights = weights
+                del item_item  # readers x books: 0.3 GB at 50x the demo, not kept through the next one
         del network_scores
         best["short_weight"] = best["weight"]
         if "gmf_history" in self.scorer.arrays:  # a new reader's vectors come from their history alone
@@ -742,7 +772,9 @@ class NeuMF(Recommender):
                 short_history.indices[short_history.indptr[n] : short_history.indptr[n + 1]] for n in range(len(users))
             ]
             short_network = standardised(self.scorer.logits(*self.scorer.user_vectors(items_of)))
-            short_item_item = standardised(np.asarray((short_history @ chosen_weights).todense()))
+            short_times = times_of(times[users], short_history) if times is not None else short_history
+            short_weighted = recency_weighted(short_times, best["recency"])
+            short_item_item = standardised(np.asarray((short_weighted @ chosen_weights).todense()))
             best["short_weight"], short_metrics = _best_blend(short_network, short_item_item, short, ITEM_ITEM_WEIGHTS)
             best["short_ndcg@10"] = short_metrics["ndcg@10"]
         logger.info("item-item part chosen on the hold-out: %s", best)
@@ -941,7 +973,11 @@ class NeuMF(Recommender):
         gmf, mlp = self._with_history(
             self.gmf_user_id[user_codes], self.mlp_user_id[user_codes], history if self.user_history else None
         )
-        return self.scorer.score(gmf, mlp, history if self.scorer.item_item is not None else None)
+        if self.scorer.item_item is None:
+            return self.scorer.score(gmf, mlp)
+        if self.scorer.recency and self.train_times is not None:
+            history = recency_weighted(times_of(self.train_times[user_codes], history), self.scorer.recency)
+        return self.scorer.score(gmf, mlp, history)
 
     def item_embeddings(self) -> np.ndarray:
         """Each item's GMF and MLP vectors (id embedding plus content) side by side."""

@@ -11,16 +11,16 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from webapp.recsys.data import Interactions, binarize
+from webapp.recsys.data import Interactions, binarize, times_of
 from webapp.recsys.evaluation import (
     fit_and_evaluate,
     sampled_negatives,
     split_interactions,
     subsample_split,
-    times_of,
 )
 from webapp.recsys.features import FeatureVocabulary, ItemDescription, ItemFeatures
 from webapp.recsys.models import (
+    EASE,
     ItemKNN,
     MatrixFactorization,
     MostPopular,
@@ -111,9 +111,12 @@ def fit_model(
     last_seen: sp.csr_matrix | None = None,
 ) -> Recommender:
     """Fit ``model``; NeuMF also learns from the pairs readers dismissed, and holds out each reader's latest
-    interaction (``last_seen``: event times) for early stopping; the other models use neither."""
+    interaction (``last_seen``: event times) for early stopping and weighs recent ones more; EASE^R with a
+    recency uses the times too; the other models use neither."""
     if isinstance(model, NeuMF):
         return model.fit(matrix, dismissed=dismissed, last_seen=last_seen)
+    if isinstance(model, EASE):
+        return model.fit(matrix, last_seen=last_seen)
     return model.fit(matrix)
 
 

@@ -145,21 +145,22 @@ def refresh_reader(user_id: int) -> Refreshed | None:
     chosen: list[dict] = []
     if known.any():
         history = np.unique(items[known])
+        known_rows = [row for row, is_known in zip(rows, known, strict=True) if is_known]
+        moments = np.array([row.moment for row in known_rows], dtype="datetime64[us]").astype(np.float64)
         reader = model.code_of_reader.get(user_id)
         ids = (model.gmf_users[reader], model.mlp_users[reader]) if reader is not None else (None, None)
         gmf, mlp = model.scorer.user_vectors([history], *ids)
-        scores = model.scorer.score(gmf, mlp, model.scorer.history_matrix([history]))
+        scores = model.scorer.score(gmf, mlp, model.scorer.history_matrix([items[known]], [moments]))
         scores[0, history] = -np.inf
         hidden = [model.code_of_book[book] for book in dismissed if book in model.code_of_book]
         scores[0, hidden] = -np.inf
         top, best = top_k(scores, TOP_K)
         shown = top[0][np.isfinite(best[0])]
-        known_rows = [row for row, is_known in zip(rows, known, strict=True) if is_known]
         strongest = ReaderBooks.from_columns(
             np.zeros(len(known_rows), dtype=np.int64),
             items[known],
             np.array([row.kind for row in known_rows], dtype=object),
-            np.array([row.moment for row in known_rows], dtype="datetime64[us]").astype(np.float64),
+            moments,
             np.array([row.rating for row in known_rows], dtype=np.int64),
         )
         texts = model.reasons.reasons(shown, *strongest.of(0))

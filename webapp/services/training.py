@@ -311,6 +311,7 @@ def _store_validation_metrics(algorithm: str, model, report: RunReport, progress
             f", blended with its item-item part at weight {measured['item_item_weight']:g} "
             f"({measured['item_item_short_weight']:g} for histories of at most "
             f"{measured['item_item_short_history']} books; L2 {measured['item_item_l2']:g}; "
+            f"recency {measured['item_item_recency']:g}; "
             f"the network alone: NDCG@10 {measured['network_ndcg@10']:.4f})"
         )
     progress.message(
