@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from baselines import ContentKNN, ImplicitALS, RandomScores
 
-from webapp.recsys.data import build_interactions
+from webapp.recsys.data import build_interactions, times_of
 from webapp.recsys.evaluation import (
     LeaveOneOutSplit,
     evaluate_item_cold_start,
@@ -52,7 +52,6 @@ from webapp.recsys.evaluation import (
     rmse,
     sampled_negatives,
     subsample_split,
-    times_of,
     user_cold_start_split,
 )
 from webapp.recsys.features import FeatureVocabulary, ItemDescription, ItemFeatures, UserFeatures
@@ -69,6 +68,7 @@ MODELS = (
     "user_knn",
     "item_knn",
     "ease",
+    "ease_recency",
     "als",
     "matrix_factorization",
     "neumf",
@@ -151,7 +151,17 @@ GRIDS = {
     ),
     "random": (RandomScores, [{}]),
     "content_knn": (ContentKNN, [{}]),
-    "ease": (EASE, [{"l2": l2} for l2 in (500.0, 100.0, 2000.0)]),
+    "ease": (EASE, [{"l2": l2} for l2 in (500.0, 50.0, 100.0, 150.0, 200.0, 300.0, 1000.0, 2000.0)]),
+    # EASE^R reading each reader's history weighted by recency (the event times; where they are all
+    # alike, as on Goodreads, it is EASE^R): the production model's item-item part alone, as a baseline.
+    "ease_recency": (
+        EASE,
+        [
+            {"l2": l2, "recency": r}
+            for l2 in (500.0, 150.0, 300.0, 1000.0, 2000.0, 4000.0)
+            for r in (10.0, 1.0, 2.0, 3.0, 5.0, 25.0)
+        ],
+    ),
     "als": (
         ImplicitALS,
         [
