@@ -96,6 +96,23 @@ def test_ease_weights_have_an_empty_diagonal_and_solve_the_ridge_problem():
     np.testing.assert_allclose(gradient[off_diagonal], 0.0, atol=1e-3)
 
 
+def test_ease_with_a_recency_scores_a_readers_history_weighted_by_its_times():
+    matrix = planted(n_users=30, n_items=12, groups=3, per_user=4)
+    times = matrix.copy()
+    times.data = np.tile(np.arange(1.0, 5.0), 30)  # each reader's books in code order, the last the latest
+    plain = EASE(l2=5.0).fit(matrix, last_seen=times)
+    recent = EASE(l2=5.0, recency=2.0).fit(matrix, last_seen=times)
+    np.testing.assert_array_equal(recent.weights, plain.weights)
+    users = np.array([0, 4, 29])
+    weighted = matrix[users].toarray() * 0.0
+    for row, user in enumerate(users):
+        books = matrix.indices[matrix.indptr[user] : matrix.indptr[user + 1]]
+        weighted[row, books] = np.exp(-np.arange(len(books) - 1, -1, -1) / 2.0)
+    np.testing.assert_allclose(recent.score(users), weighted @ recent.weights, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(plain.score(users), matrix[users].toarray() @ plain.weights, rtol=1e-5, atol=1e-6)
+    assert EASE(l2=5.0, recency=2.0).fit(matrix).train_times is None  # no times: every book alike
+
+
 def test_negatives_are_drawn_uniformly_among_the_items_a_user_has_not_seen():
     """Users who have seen most of the catalogue (many draws hit and are drawn again) and users who saw none."""
     n_users, n_items = 4, 10
