@@ -110,6 +110,7 @@ def test_recency_weighs_a_readers_latest_items_most():
     np.testing.assert_array_equal(weighted[1], 0.0)
     np.testing.assert_array_equal(weighted[2], [1.0, 1.0, 0.0, 1.0, 0.0])  # all at one time: alike
     np.testing.assert_array_equal(recency_weighted(times, 0.0).toarray(), (times.toarray() > 0).astype(np.float32))
+    assert recency_weighted(sp.csr_matrix((2, 5)), 2.0).nnz == 0  # no history at all
 
 
 def test_a_history_with_times_counts_a_book_read_twice_at_its_latest_time(blended):

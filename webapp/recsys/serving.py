@@ -369,7 +369,8 @@ def recency_weighted(times: sp.csr_matrix, recency: float) -> sp.csr_matrix:
     order = np.lexsort((-weighted.data, rows))  # each row's latest first
     ordered_rows, ordered_times = rows[order], weighted.data[order]
     position = np.arange(len(order))
-    starts = np.r_[True, (ordered_rows[1:] != ordered_rows[:-1]) | (ordered_times[1:] != ordered_times[:-1])]
+    changes = (ordered_rows[1:] != ordered_rows[:-1]) | (ordered_times[1:] != ordered_times[:-1])
+    starts = np.r_[True, changes][: len(order)]  # where a row or a tie begins
     first_of_tie = np.maximum.accumulate(np.where(starts, position, 0))
     later = np.empty(len(order), dtype=np.float64)
     later[order] = first_of_tie - weighted.indptr[ordered_rows]
