@@ -44,6 +44,24 @@ def test_fold_in_gives_the_cached_list_back(runner, demo):
         np.testing.assert_allclose([s for *_, s in again], [s for *_, s in cached], rtol=1e-4, atol=1e-4)
 
 
+def test_fold_in_weighs_recent_books_as_training_did(runner, demo, monkeypatch):
+    """With an item-item part that weighs recent books more, the web's fold-in (from the events' times
+    in the database) gives the run's cached lists back: it orders a reader's books as training did."""
+    from webapp.recsys import neural
+
+    monkeypatch.setattr(neural, "ITEM_ITEM_WEIGHTS", (1.0,))
+    monkeypatch.setattr(neural, "ITEM_ITEM_RECENCY", (5.0,))
+    run = _train(runner)
+    assert run.metrics["neumf"]["item_item_recency"] == 5.0
+    readers = db.session.scalars(select(Recommendation.user_id).distinct().limit(5)).all()
+    for user_id in readers:
+        cached = _rows(user_id)
+        reader_recs.refresh_reader(user_id)
+        again = _rows(user_id)
+        assert [book for book, _rank, _score in again] == [book for book, _rank, _score in cached]
+        np.testing.assert_allclose([s for *_, s in again], [s for *_, s in cached], rtol=1e-4, atol=1e-4)
+
+
 def test_a_reader_not_cached_by_the_run_gets_a_list_on_first_visit(runner, demo):
     run = _train(runner, "--cached-readers", "0")
     assert db.session.scalar(select(func.count()).select_from(Recommendation)) == 0
