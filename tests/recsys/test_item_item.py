@@ -14,8 +14,10 @@ pytest.importorskip("tensorflow")
 def test_sparse_weights_equal_ease_where_kept():
     matrix = planted()
     dense = EASE(l2=10.0).fit(matrix).weights
-    np.testing.assert_allclose(sparse_ease_weights(matrix, 10.0, max_items=60, keep=59).toarray(), dense, atol=1e-6)
-    kept = sparse_ease_weights(matrix, 10.0, max_items=60, keep=5)
+    np.testing.assert_allclose(
+        sparse_ease_weights(matrix, 10.0, max_items=60, nonzeros=60 * 59).toarray(), dense, atol=1e-6
+    )
+    kept = sparse_ease_weights(matrix, 10.0, max_items=60, nonzeros=60 * 5)
     assert np.all(np.diff(kept.indptr) <= 5)
     for item in (0, 17, 42):  # each row keeps its five largest weights in magnitude
         row = kept[item]
@@ -30,7 +32,7 @@ def test_sparse_weights_cover_only_the_most_read_items():
     matrix = sp.csr_matrix(matrix)
     matrix.eliminate_zeros()
     readers = np.asarray((matrix > 0).sum(axis=0)).ravel()
-    weights = sparse_ease_weights(matrix, 10.0, max_items=10, keep=50)
+    weights = sparse_ease_weights(matrix, 10.0, max_items=10, nonzeros=500)
     covered = np.union1d(weights.tocoo().row, weights.tocoo().col)
     assert 3 in covered and 59 not in covered
     assert len(covered) <= 10
@@ -63,7 +65,7 @@ def test_the_hold_out_chooses_the_item_item_part(blended):
 def test_fold_in_with_the_item_item_part_gives_the_model_scores(blended):
     """Read back as the web process does, a reader's history scores as score() does, blend included."""
     model, matrix = blended
-    weights = sparse_ease_weights(matrix, 100.0, max_items=60, keep=20)
+    weights = sparse_ease_weights(matrix, 100.0, max_items=60, nonzeros=60 * 20)
     model.scorer = NeuMFScorer({**model.scorer.arrays, **NeuMFScorer.item_item_arrays(weights, 1.0)})
     scorer = NeuMFScorer.from_bytes(model.scorer.to_bytes())
     for user in (0, 7, 33):
@@ -78,7 +80,7 @@ def test_fold_in_with_the_item_item_part_gives_the_model_scores(blended):
 def test_short_histories_are_blended_with_their_own_weight(blended):
     """A reader with at most three books is scored at the short-history weight, a longer one at the other."""
     model, matrix = blended
-    weights = sparse_ease_weights(matrix, 100.0, max_items=60, keep=20)
+    weights = sparse_ease_weights(matrix, 100.0, max_items=60, nonzeros=60 * 20)
     scorer = NeuMFScorer({**model.scorer.arrays, **NeuMFScorer.item_item_arrays(weights, 2.0, 0.0, short_history=3)})
     histories = [np.array([4, 9]), np.arange(10, 20)]
     gmf, mlp = scorer.user_vectors(histories)
@@ -92,7 +94,7 @@ def test_short_histories_are_blended_with_their_own_weight(blended):
 
 def test_books_added_after_training_have_no_item_item_weights(blended):
     model, matrix = blended
-    weights = sparse_ease_weights(matrix, 100.0, max_items=60, keep=20)
+    weights = sparse_ease_weights(matrix, 100.0, max_items=60, nonzeros=60 * 20)
     scorer = NeuMFScorer({**model.scorer.arrays, **NeuMFScorer.item_item_arrays(weights, 1.0)})
     grown = scorer.with_items(np.zeros((2, 8), np.float32), np.zeros((2, 8), np.float32))
     assert grown.item_item.shape == (62, 62)
@@ -115,7 +117,7 @@ def test_recency_weighs_a_readers_latest_items_most():
 
 def test_a_history_with_times_counts_a_book_read_twice_at_its_latest_time(blended):
     model, matrix = blended
-    weights = sparse_ease_weights(matrix, 100.0, max_items=60, keep=20)
+    weights = sparse_ease_weights(matrix, 100.0, max_items=60, nonzeros=60 * 20)
     scorer = NeuMFScorer({**model.scorer.arrays, **NeuMFScorer.item_item_arrays(weights, 1.0, recency=2.0)})
     history = scorer.history_matrix([np.array([4, 9, 4, 12])], [np.array([1.0, 2.0, 3.0, 3.0])])
     assert history.nnz == 3

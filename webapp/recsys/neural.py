@@ -294,12 +294,12 @@ SLICE_GROUPS = 2**18
 # NeuMF's item-item part (sparse EASE^R): its L2 penalties, blend weights and the recency its
 # history rows are weighted by (serving.recency_weighted; 0: every item alike, and the only
 # candidate without event times), all chosen on the early-stopping hold-out (a weight of 0 leaves
-# the part out); the items it covers and the weights kept per item (see models.sparse_ease_weights).
+# the part out); the items it covers and the weights kept in all (see models.sparse_ease_weights).
 ITEM_ITEM_L2 = (100.0, 500.0, 2000.0)
 ITEM_ITEM_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
 ITEM_ITEM_RECENCY = (0.0, 5.0, 10.0, 25.0)
 ITEM_ITEM_MAX_ITEMS = 5000
-ITEM_ITEM_KEEP = 200
+ITEM_ITEM_NONZEROS = 1_000_000
 # Histories of at most this many items get a blend weight of their own, chosen on the hold-out's
 # readers cut to 1 to this many items (see evaluation.shortened_histories).
 ITEM_ITEM_SHORT_HISTORY = 3
@@ -665,7 +665,7 @@ class NeuMF(Recommender):
             gc.collect()  # a Keras model is a web of reference cycles: its tables are freed now, not later
         choice = self.item_item_choice
         if choice.get("weight") or choice.get("short_weight"):
-            weights = sparse_ease_weights(all_positives, choice["l2"], ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_KEEP)
+            weights = sparse_ease_weights(all_positives, choice["l2"], ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
             part = NeuMFScorer.item_item_arrays(
                 weights, choice["weight"], choice["short_weight"], ITEM_ITEM_SHORT_HISTORY, choice["recency"]
             )
@@ -746,7 +746,7 @@ class NeuMF(Recommender):
         best: dict[str, Any] = {"ndcg@10": -1.0}
         network_measured = False  # the network alone (weight 0) is measured once
         for l2 in ITEM_ITEM_L2:
-            weights = sparse_ease_weights(validation.train, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_KEEP)
+            weights = sparse_ease_weights(validation.train, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
             for recency in recencies:
                 weighted = recency_weighted(history_times, recency)
                 item_item = standardised(np.asarray((weighted @ weights).todense()))
