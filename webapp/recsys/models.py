@@ -348,10 +348,18 @@ class EASE(Recommender):
         return self
 
     def score(self, user_codes: np.ndarray) -> np.ndarray:
-        history = self.train_matrix[user_codes]
-        if self.train_times is not None:
-            history = recency_weighted(times_of(self.train_times[user_codes], history), self.recency)
+        history = recent_rows(self.train_matrix[user_codes], self.train_times, user_codes, self.recency)
         return np.asarray(history @ self.weights, dtype=np.float32)
+
+
+def recent_rows(
+    history: sp.csr_matrix, last_seen: sp.csr_matrix | None, user_codes: np.ndarray, recency: float
+) -> sp.csr_matrix:
+    """The binary ``history`` rows of ``user_codes`` weighted by ``recency`` from the users' event times in
+    ``last_seen`` (every user's; :func:`webapp.recsys.serving.recency_weighted`); as given without either."""
+    if last_seen is None or not recency:
+        return history
+    return recency_weighted(times_of(last_seen[user_codes], history), recency)
 
 
 def ease_weights(matrix: sp.csr_matrix, l2: float) -> np.ndarray:

@@ -22,13 +22,14 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from webapp.recsys.data import binarize, times_of
+from webapp.recsys.data import binarize
 from webapp.recsys.evaluation import evaluate_ranking, holdout_sample, shortened_histories
 from webapp.recsys.features import FEATURE_FIELDS, ItemFeatures, UserFeatures
 from webapp.recsys.models import (
     HyperParameters,
     Recommender,
     embedding_neighbours,
+    recent_rows,
     runtime,
     sample_negatives,
     sparse_ease_weights,
@@ -38,7 +39,6 @@ from webapp.recsys.serving import (
     NeuMFScorer,
     RatingPredictor,
     blended,
-    recency_weighted,
     standardised,
 )
 
@@ -741,15 +741,14 @@ class NeuMF(Recommender):
         users = np.asarray(validation.test_users, dtype=np.int64)
         network_scores = standardised(network(users))
         history = binarize(validation.train[users])
-        history_times = times_of(times[users], history) if times is not None else history
         recencies = ITEM_ITEM_RECENCY if times is not None else ITEM_ITEM_RECENCY[:1]
+        rows_of = {recency: recent_rows(history, times, users, recency) for recency in recencies}
         best: dict[str, Any] = {"ndcg@10": -1.0}
         network_measured = False  # the network alone (weight 0) is measured once
         for l2 in ITEM_ITEM_L2:
             weights = sparse_ease_weights(validation.train, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
-            for recency in recencies:
-                weighted = recency_weighted(history_times, recency)
-                item_item = standardised(np.asarray((weighted @ weights).todense()))
+            for recency, rows in rows_of.items():
+                item_item = standardised(np.asarray((rows @ weights).todense()))
                 candidates = [w for w in ITEM_ITEM_WEIGHTS if w or not network_measured]
                 network_measured = True
                 blend, metrics = _best_blend(network_scores, item_item, validation, candidates)
@@ -772,9 +771,8 @@ class NeuMF(Recommender):
                 short_history.indices[short_history.indptr[n] : short_history.indptr[n + 1]] for n in range(len(users))
             ]
             short_network = standardised(self.scorer.logits(*self.scorer.user_vectors(items_of)))
-            short_times = times_of(times[users], short_history) if times is not None else short_history
-            short_weighted = recency_weighted(short_times, best["recency"])
-            short_item_item = standardised(np.asarray((short_weighted @ chosen_weights).todense()))
+            short_rows = recent_rows(short_history, times, users, best["recency"])
+            short_item_item = standardised(np.asarray((short_rows @ chosen_weights).todense()))
             best["short_weight"], short_metrics = _best_blend(short_network, short_item_item, short, ITEM_ITEM_WEIGHTS)
             best["short_ndcg@10"] = short_metrics["ndcg@10"]
         logger.info("item-item part chosen on the hold-out: %s", best)
@@ -975,9 +973,7 @@ class NeuMF(Recommender):
         )
         if self.scorer.item_item is None:
             return self.scorer.score(gmf, mlp)
-        if self.scorer.recency and self.train_times is not None:
-            history = recency_weighted(times_of(self.train_times[user_codes], history), self.scorer.recency)
-        return self.scorer.score(gmf, mlp, history)
+        return self.scorer.score(gmf, mlp, recent_rows(history, self.train_times, user_codes, self.scorer.recency))
 
     def item_embeddings(self) -> np.ndarray:
         """Each item's GMF and MLP vectors (id embedding plus content) side by side."""
