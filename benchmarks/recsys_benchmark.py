@@ -327,7 +327,12 @@ def ranking_table(
                 )
                 ranks = runs[-1].pop("ranks")  # kept beside the printed figures, for the paired comparison
                 runs[-1]["per_user"] = hits_and_gains(ranks, 10)
-                chose = f" (item-item part chosen on its hold-out: {model.item_item_choice})" if name in NEURAL else ""
+                chose = ""
+                if name in NEURAL:
+                    chose = (
+                        f" (item-item part chosen on its hold-out: {model.item_item_choice}; "
+                        f"histories in time order, recency: {model.trained_history_recency:g})"
+                    )
                 shown = {key: value for key, value in runs[-1].items() if key != "per_user"}
                 print(f"  {name} {run_params}: {shown}{chose}", flush=True)
             rows[name] = (runs, params)

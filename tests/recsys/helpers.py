@@ -19,6 +19,24 @@ def planted(n_users: int = 120, n_items: int = 60, groups: int = 4, per_user: in
     return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_users, n_items))
 
 
+def sessions(n_users: int = 160, n_items: int = 60, groups: int = 4, seed: int = 0):
+    """Each reader read six books of one group long ago and then five of another: only the events'
+    times say which group they read now. The interactions, and their times (1 to 11 per reader)."""
+    rng = np.random.default_rng(seed)
+    size = n_items // groups
+    rows, cols = [], []
+    for user in range(n_users):
+        old, new = rng.choice(groups, 2, replace=False)
+        cols += rng.choice(np.arange(old * size, (old + 1) * size), 6, replace=False).tolist()
+        cols += rng.choice(np.arange(new * size, (new + 1) * size), 5, replace=False).tolist()
+        rows += [user] * 11
+    times = np.tile(np.arange(1.0, 12.0), n_users)
+    shape = (n_users, n_items)
+    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape), sp.csr_matrix(
+        (times, (rows, cols)), shape=shape
+    )
+
+
 def hit_rate(model, matrix, k=10) -> float:
     """HR@k of ``model`` fitted on ``matrix`` with one random interaction of each reader held out."""
     split = leave_one_out(matrix, seed=1)

@@ -79,7 +79,7 @@ def trained():
 def test_scores_match_keras_predictions_with_content_and_history(trained):
     model, matrix, _cold = trained
     n_users, n_items = matrix.shape
-    left_out = matrix.indices[matrix.indptr[:-1]]
+    left_out = matrix.indptr[:-1]  # each user's first item, by its position in the history
     inputs = {
         "user": np.repeat(np.arange(n_users), n_items).astype(np.int32),
         "item": np.tile(np.arange(n_items), n_users).astype(np.int32),

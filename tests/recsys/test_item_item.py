@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from tests.recsys.helpers import planted, small_neumf
+from tests.recsys.helpers import planted, sessions, small_neumf
 from webapp.recsys.models import EASE, sparse_ease_weights
 from webapp.recsys.serving import NeuMFScorer, recency_weighted, standardised
 
@@ -126,24 +126,6 @@ def test_a_history_with_times_counts_a_book_read_twice_at_its_latest_time(blende
     np.testing.assert_array_equal(without_times[0, [4, 9, 12]].toarray()[0], [1.0, 1.0, 1.0])
 
 
-def sessions(n_users: int = 160, n_items: int = 60, groups: int = 4, seed: int = 0):
-    """Each reader read six books of one group long ago and then five of another: only the events'
-    times say which group they read now. The interactions, and their times (1 to 11 per reader)."""
-    rng = np.random.default_rng(seed)
-    size = n_items // groups
-    rows, cols = [], []
-    for user in range(n_users):
-        old, new = rng.choice(groups, 2, replace=False)
-        cols += rng.choice(np.arange(old * size, (old + 1) * size), 6, replace=False).tolist()
-        cols += rng.choice(np.arange(new * size, (new + 1) * size), 5, replace=False).tolist()
-        rows += [user] * 11
-    times = np.tile(np.arange(1.0, 12.0), n_users)
-    shape = (n_users, n_items)
-    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape), sp.csr_matrix(
-        (times, (rows, cols)), shape=shape
-    )
-
-
 def test_with_event_times_the_hold_out_weighs_recent_books_more_and_fold_in_agrees():
     """The hold-out (each reader's latest book) is read in the group of their recent books: the item-item
     part chosen there weighs recent books more, and the web's fold-in from the events' times scores alike."""
@@ -153,10 +135,11 @@ def test_with_event_times_the_hold_out_weighs_recent_books_more_and_fold_in_agre
     assert choice["recency"] > 0 and choice["weight"] > 0
     scorer = NeuMFScorer.from_bytes(model.scorer.to_bytes())
     assert scorer.recency == choice["recency"]
+    assert scorer.history_recency == model.history_recency > 0  # the network learned from histories in time order
     for user in (0, 7, 33):
         span = slice(matrix.indptr[user], matrix.indptr[user + 1])
         history, moments = [matrix.indices[span]], [times.data[span]]
-        gmf, mlp = scorer.user_vectors(history, model.gmf_user_id[user], model.mlp_user_id[user])
+        gmf, mlp = scorer.user_vectors(history, model.gmf_user_id[user], model.mlp_user_id[user], moments)
         scores = scorer.score(gmf, mlp, scorer.history_matrix(history, moments))
         np.testing.assert_allclose(scores[0], model.score(np.array([user]))[0], rtol=1e-4, atol=1e-4)
         alike = scorer.score(gmf, mlp, scorer.history_matrix(history))

@@ -89,7 +89,7 @@ def test_history_scores_match_keras_predictions():
     """The NumPy scorer folds a reader's history into their embeddings as the Keras layer sums it."""
     matrix = planted(n_users=40, n_items=20, per_user=4)
     model = small_neumf(user_history=True, keep_network=True).fit(matrix)
-    left_out = matrix.indices[matrix.indptr[:-1]]  # each reader's first item, left out of their history
+    left_out = matrix.indptr[:-1]  # each reader's first item (its position in the history), left out of it
     users = np.repeat(np.arange(40), 20).astype(np.int32)
     items = np.tile(np.arange(20), 40).astype(np.int32)
     inputs = {"user": users, "item": items, "left_out": np.repeat(left_out, 20).astype(np.int32)}
@@ -109,6 +109,7 @@ def test_neumf_early_stopping_keeps_the_history():
         "hr@10": best["val_hr@10"],
         "ndcg@10": best["val_ndcg@10"],
         "readers": model.validation_readers,
+        "history_recency": 0.0,  # no event times: whole histories
     }
     assert 0 < model.validation_readers <= model.validation_users
 

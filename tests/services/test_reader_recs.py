@@ -32,8 +32,10 @@ def demo(runner, small_demo_dir):
 
 
 def test_fold_in_gives_the_cached_list_back(runner, demo):
-    """Recomputing a cached reader from the stored vectors and their history gives the run's own list and scores."""
-    _train(runner)
+    """Recomputing a cached reader from the stored vectors and their history gives the run's own list and scores
+    (the network learned from histories in time order: the fold-in weighs the reader's books by their times)."""
+    run = _train(runner)
+    assert run.metrics["neumf"]["history_recency"] == 2.0
     readers = db.session.scalars(select(Recommendation.user_id).distinct().limit(5)).all()
     for user_id in readers:
         cached = _rows(user_id)

@@ -167,7 +167,8 @@ class NeuMFScorer:
     The user side of NeuMF is a GMF vector and an MLP vector per user (id embedding plus
     the scaled sum of the user's history embeddings); :meth:`user_vectors` builds them
     from a history, so a reader's scores can be recomputed after each thing they do
-    (fold-in) with no TensorFlow and no retraining.
+    (fold-in) with no TensorFlow and no retraining. A network trained on histories in time
+    order (``history_recency`` above 0) weighs a history's items by recency, given their times.
 
     With an item-item part (``item_item_*`` arrays: sparse EASE^R weights and their blend
     weights), a score is the network's logit standardised over the user's row plus a
@@ -183,6 +184,7 @@ class NeuMFScorer:
         a = self.arrays
         self.item_item: sp.csr_matrix | None = None
         self.recency = float(a.get("item_item_recency", 0.0))  # runs stored before it had one: 0
+        self.history_recency = float(a.get("history_recency", 0.0))  # the network's, likewise
         if "item_item_data" in a:
             n_items = len(a["item_item_indptr"]) - 1
             self.item_item = sp.csr_matrix(
@@ -204,18 +206,20 @@ class NeuMFScorer:
         return self.item_first.shape[0]
 
     def user_vectors(
-        self, history: list[np.ndarray], gmf_id: np.ndarray | None = None, mlp_id: np.ndarray | None = None
+        self,
+        history: list[np.ndarray],
+        gmf_id: np.ndarray | None = None,
+        mlp_id: np.ndarray | None = None,
+        moments: list[np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """GMF and MLP user vectors from each user's history (item codes) and id embeddings (zero if none)."""
+        """GMF and MLP user vectors from each user's history (item codes) and id embeddings (zero if none).
+
+        With each event's time in ``moments`` and a network trained on recency-weighted
+        histories (``history_recency``), the history's embeddings are weighted as in training.
+        """
         a = self.arrays
-        gmf = np.zeros((len(history), a["gmf_history"].shape[1]), dtype=np.float32)
-        mlp = np.zeros((len(history), a["mlp_history"].shape[1]), dtype=np.float32)
-        for row, items in enumerate(history):
-            items = np.unique(np.asarray(items, dtype=np.int64))
-            if len(items):
-                scale = 1.0 / np.sqrt(len(items))
-                gmf[row] = a["gmf_history"][items].sum(axis=0) * scale
-                mlp[row] = a["mlp_history"][items].sum(axis=0) * scale
+        rows = self._history_rows(history, moments, self.history_recency)
+        gmf, mlp = history_sums(rows, a["gmf_history"]), history_sums(rows, a["mlp_history"])
         if gmf_id is not None:
             gmf += gmf_id
         if mlp_id is not None:
@@ -253,16 +257,22 @@ class NeuMFScorer:
         return np.where(short, short_blend, blend).astype(np.float32)[:, None]
 
     def history_matrix(self, history: list[np.ndarray], moments: list[np.ndarray] | None = None) -> sp.csr_matrix:
-        """Users' histories (lists of item codes) as a (users, items) matrix, for :meth:`score`.
+        """Users' histories (lists of item codes) as the (users, items) matrix the item-item part reads (:meth:`score`).
 
         Binary; or, with each event's time in ``moments`` (row for row with ``history``) and a
         scorer with a recency, weighted by it (:func:`recency_weighted`; an item listed
         twice counts once, at its latest time).
         """
+        return self._history_rows(history, moments, self.recency)
+
+    def _history_rows(
+        self, history: list[np.ndarray], moments: list[np.ndarray] | None, recency: float
+    ) -> sp.csr_matrix:
+        """Users' histories as a (users, items) matrix: binary, or weighted by ``recency`` from ``moments``."""
         rows = np.repeat(np.arange(len(history)), [len(items) for items in history])
         columns = np.concatenate([np.asarray(items, dtype=np.int64) for items in history]) if history else []
         shape = (len(history), self.n_items)
-        if moments is None or not self.recency:
+        if moments is None or not recency:
             matrix = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, columns)), shape=shape)
             matrix.data[:] = 1.0  # an item listed twice counts once
             return matrix
@@ -271,7 +281,7 @@ class NeuMFScorer:
         rows, columns, times = rows[order], columns[order], times[order]
         last = np.r_[(rows[1:] != rows[:-1]) | (columns[1:] != columns[:-1]), True][: len(rows)]
         latest = sp.csr_matrix((times[last], (rows[last], columns[last])), shape=shape)
-        return recency_weighted(latest, self.recency)
+        return recency_weighted(latest, recency)
 
     def score(self, gmf_user: np.ndarray, mlp_user: np.ndarray, history: sp.csr_matrix | None = None) -> np.ndarray:
         """Each item's score for each user: the network's logits, blended with the item-item part if there is one.
@@ -376,6 +386,13 @@ def recency_weighted(times: sp.csr_matrix, recency: float) -> sp.csr_matrix:
     later[order] = first_of_tie - weighted.indptr[ordered_rows]
     weighted.data = np.exp(-later / recency)
     return weighted.astype(np.float32)
+
+
+def history_sums(history: sp.csr_matrix, table: np.ndarray) -> np.ndarray:
+    """Each row's weighted sum of its items' rows of ``table``, over the square root of its total weight
+    (at least 1): for a binary row, the square root of its length, as in FISM and SVD++."""
+    weight = np.asarray(history.sum(axis=1), dtype=np.float32)
+    return np.asarray(history @ table, dtype=np.float32) / np.sqrt(np.maximum(weight, 1.0))
 
 
 def standardised(scores: np.ndarray) -> np.ndarray:

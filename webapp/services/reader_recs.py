@@ -149,7 +149,7 @@ def refresh_reader(user_id: int) -> Refreshed | None:
         moments = np.array([row.moment for row in known_rows], dtype="datetime64[us]").astype(np.float64)
         reader = model.code_of_reader.get(user_id)
         ids = (model.gmf_users[reader], model.mlp_users[reader]) if reader is not None else (None, None)
-        gmf, mlp = model.scorer.user_vectors([history], *ids)
+        gmf, mlp = model.scorer.user_vectors([items[known]], *ids, moments=[moments])
         scores = model.scorer.score(gmf, mlp, model.scorer.history_matrix([items[known]], [moments]))
         scores[0, history] = -np.inf
         hidden = [model.code_of_book[book] for book in dismissed if book in model.code_of_book]

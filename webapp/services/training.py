@@ -314,6 +314,10 @@ def _store_validation_metrics(algorithm: str, model, report: RunReport, progress
             f"recency {measured['item_item_recency']:g}; "
             f"the network alone: NDCG@10 {measured['network_ndcg@10']:.4f})"
         )
+    if measured.get("history_recency"):
+        blend += (
+            f"; the network learned each book from the reader's earlier ones (recency {measured['history_recency']:g})"
+        )
     progress.message(
         f"On its validation hold-out ({measured['readers']:,} readers): HR@10 {measured['hr@10']:.4f}, "
         f"NDCG@10 {measured['ndcg@10']:.4f}{blend} (stored with the run; --evaluate compares every model)."
