@@ -316,7 +316,8 @@ def _store_validation_metrics(algorithm: str, model, report: RunReport, progress
         )
     if measured.get("history_recency"):
         blend += (
-            f"; the network learned each book from the reader's earlier ones (recency {measured['history_recency']:g})"
+            "; the network learned each book from what the reader had done by then "
+            f"(recency {measured['history_recency']:g})"
         )
     progress.message(
         f"On its validation hold-out ({measured['readers']:,} readers): HR@10 {measured['hr@10']:.4f}, "
