@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -753,22 +754,32 @@ class NeuMF(Recommender):
             has_history = np.diff(reader_history.indptr)[extra_users] > 0
             extra_users, extra_items = extra_users[has_history], extra_items[has_history]
 
-        def epoch_slices(batch_groups: int | None) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
-            return self._epoch_groups(
-                rng, users, items, extra_users, extra_items, seen_keys, reader_history, ordered, batch_groups
-            )
+        # An epoch's slices for a number of batch groups a slice (None: the whole epoch in one).
+        epoch_slices = partial(
+            self._epoch_groups, rng, users, items, extra_users, extra_items, seen_keys, reader_history, ordered
+        )
 
         self._train_epochs(tf, epoch_slices, validation, reader_history)
+        # What only the epochs needed (the examples' codes, the seen pairs, the time order) is freed,
+        # and the Keras model once its weights are read out, before the item-item part is chosen:
+        # about 1.5 GB at 50x the demo, where that choice held the peak.
+        del epoch_slices, users, items, seen_keys, extra_users, extra_items, ordered
         for layer in history_layers:
             layer.group = 1  # predict() takes any pairs
-        self.item_item_choice = {}
-        self.train_times = last_seen
-        if self.item_item and validation is not None:
-            self.item_item_choice = self._choose_item_item(self._live_scores(tf, reader_history), validation, last_seen)
+        del history_layers
         self._extract_weights()
         if not self.keep_network:
             self.model = self._content_layer = None
             gc.collect()  # a Keras model is a web of reference cycles: its tables are freed now, not later
+        self.item_item_choice = {}
+        self.train_times = last_seen
+        if self.item_item and validation is not None:
+
+            def own_vectors(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                return self.gmf_user_id[codes], self.mlp_user_id[codes]
+
+            network = self._hold_out_scores(own_vectors, reader_history)
+            self.item_item_choice = self._choose_item_item(network, validation, last_seen)
         choice = self.item_item_choice
         if choice.get("weight") or choice.get("short_weight"):
             weights = sparse_ease_weights(all_positives, choice["l2"], ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
@@ -854,7 +865,7 @@ class NeuMF(Recommender):
         for l2 in ITEM_ITEM_L2:
             weights = sparse_ease_weights(validation.train, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
             for recency, rows in rows_of.items():
-                item_item = standardised(np.asarray((rows @ weights).todense()))
+                item_item = standardised(np.asarray((rows @ weights).todense(), dtype=np.float32))
                 candidates = [w for w in ITEM_ITEM_WEIGHTS if w or not network_measured]
                 network_measured = True
                 blend, metrics = _best_blend(network_scores, item_item, validation, candidates)
@@ -879,7 +890,7 @@ class NeuMF(Recommender):
             moments = [by_user.data[start:stop] for start, stop in spans] if times is not None else None
             short_network = standardised(self.scorer.logits(*self.scorer.user_vectors(items_of, moments=moments)))
             short_rows = recent_rows(short_history, times, users, best["recency"])
-            short_item_item = standardised(np.asarray((short_rows @ chosen_weights).todense()))
+            short_item_item = standardised(np.asarray((short_rows @ chosen_weights).todense(), dtype=np.float32))
             best["short_weight"], short_metrics = _best_blend(short_network, short_item_item, short, ITEM_ITEM_WEIGHTS)
             best["short_ndcg@10"] = short_metrics["ndcg@10"]
         logger.info("item-item part chosen on the hold-out: %s", best)
@@ -999,14 +1010,22 @@ class NeuMF(Recommender):
         at scale), in time and memory.
         """
         self._extract_item_weights(reader_history is not None)
+        return self._hold_out_scores(
+            lambda codes: self._own_vectors(lambda table: tf.gather(table, codes).numpy(), codes), reader_history
+        )
+
+    def _hold_out_scores(
+        self, own_vectors: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], reader_history: sp.csr_matrix | None
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """Logits of every item for users, from their own vectors (``own_vectors(user_codes)``) and their rows of
+        the history trained on, ``reader_history`` (event times in time order where the network learned by them)."""
 
         def scores(user_codes: np.ndarray) -> np.ndarray:
             user_codes = np.asarray(user_codes, dtype=np.int64)
-            own = self._own_vectors(lambda table: tf.gather(table, user_codes).numpy(), user_codes)
             history = reader_history[user_codes] if reader_history is not None else None
             if history is not None and self.trained_history_recency:  # rows of event times, in time order
                 history = recency_weighted(history, self.trained_history_recency)
-            return self.scorer.logits(*self._with_history(*own, history))
+            return self.scorer.logits(*self._with_history(*own_vectors(user_codes), history))
 
         return scores
 
