@@ -125,6 +125,34 @@ def test_neumf_early_stopping_scores_with_the_best_epochs_weights():
     assert model.model is None  # the Keras model and its optimizer's moments are not kept
 
 
+def test_neumf_chooses_its_item_item_part_after_the_keras_model_is_freed(monkeypatch):
+    """At 50x the demo the choice held flask train-recs's peak memory: by then the users' tables are gone."""
+    import gc
+    import weakref
+
+    build, choose = NeuMF._build, NeuMF._choose_item_item
+    user_tables, alive_at_the_choice = [], []
+
+    def recording_build(self, *args, **kwargs):
+        network = build(self, *args, **kwargs)
+        user_tables.append(weakref.ref(network.get_layer("mlp_user")))
+        return network
+
+    def recording_choice(self, *args, **kwargs):
+        gc.collect()
+        alive_at_the_choice.append(user_tables[0]() is not None)
+        return choose(self, *args, **kwargs)
+
+    monkeypatch.setattr(NeuMF, "_build", recording_build)
+    monkeypatch.setattr(NeuMF, "_choose_item_item", recording_choice)
+    matrix = planted()
+    times = matrix.copy()
+    times.data = np.random.default_rng(0).integers(1, 10**6, matrix.nnz).astype(np.float64)
+    model = small_neumf(epochs=2, patience=2, user_history=True).fit(matrix, last_seen=times)
+    assert alive_at_the_choice == [False]
+    assert model.item_item_choice["ndcg@10"] > 0  # the choice scored the hold-out from the extracted vectors
+
+
 def test_the_hold_outs_scores_read_back_only_its_readers_and_match_the_full_read_back():
     """After each epoch the hold-out scores a few readers from the live model, as score() would."""
     from webapp.recsys.features import UserFeatures

@@ -747,9 +747,7 @@ class NeuMF(Recommender):
         with self.strategy.scope() if self.strategy is not None else nullcontext():
             self.model = self._build(tf, n_users, n_items, reader_history, ordered)
         group = 1 + self.negatives
-        history_layers = [self.model.get_layer(f"{b}_history") for b in ("gmf", "mlp")] if self.user_history else []
-        for layer in history_layers:
-            layer.group = group
+        self._set_history_group(group)
         if len(extra_users) and reader_history is not None:  # a dismissal needs a history to sit beside
             has_history = np.diff(reader_history.indptr)[extra_users] > 0
             extra_users, extra_items = extra_users[has_history], extra_items[has_history]
@@ -764,9 +762,7 @@ class NeuMF(Recommender):
         # and the Keras model once its weights are read out, before the item-item part is chosen:
         # about 1.5 GB at 50x the demo, where that choice held the peak.
         del epoch_slices, users, items, seen_keys, extra_users, extra_items, ordered
-        for layer in history_layers:
-            layer.group = 1  # predict() takes any pairs
-        del history_layers
+        self._set_history_group(1)  # predict() takes any pairs
         self._extract_weights()
         if not self.keep_network:
             self.model = self._content_layer = None
@@ -788,6 +784,16 @@ class NeuMF(Recommender):
             )
             self.scorer = NeuMFScorer({**self.scorer.arrays, **part})
         return self
+
+    def _set_history_group(self, group: int) -> None:
+        """Have the history layers sum one history per ``group`` consecutive examples (one user's group).
+
+        No layer is held in a variable: one layer reaches every other through the model's
+        graph, and would keep the users' tables alive after the model is dropped.
+        """
+        if self.user_history:
+            for branch in ("gmf", "mlp"):
+                self.model.get_layer(f"{branch}_history").group = group
 
     def _train_epochs(
         self,
