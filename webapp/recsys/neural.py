@@ -760,7 +760,7 @@ class NeuMF(Recommender):
         self._train_epochs(tf, epoch_slices, validation, reader_history)
         # What only the epochs needed (the examples' codes, the seen pairs, the time order) is freed,
         # and the Keras model once its weights are read out, before the item-item part is chosen:
-        # about 1.5 GB at 50x the demo, where that choice held the peak.
+        # at 50x the demo that choice holds the run's peak memory.
         del epoch_slices, users, items, seen_keys, extra_users, extra_items, ordered
         self._set_history_group(1)  # predict() takes any pairs
         self._extract_weights()
@@ -871,7 +871,7 @@ class NeuMF(Recommender):
         for l2 in ITEM_ITEM_L2:
             weights = sparse_ease_weights(validation.train, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
             for recency, rows in rows_of.items():
-                item_item = standardised(np.asarray((rows @ weights).todense(), dtype=np.float32))
+                item_item = standardised(np.asarray((rows @ weights).todense()))
                 candidates = [w for w in ITEM_ITEM_WEIGHTS if w or not network_measured]
                 network_measured = True
                 blend, metrics = _best_blend(network_scores, item_item, validation, candidates)
@@ -896,7 +896,7 @@ class NeuMF(Recommender):
             moments = [by_user.data[start:stop] for start, stop in spans] if times is not None else None
             short_network = standardised(self.scorer.logits(*self.scorer.user_vectors(items_of, moments=moments)))
             short_rows = recent_rows(short_history, times, users, best["recency"])
-            short_item_item = standardised(np.asarray((short_rows @ chosen_weights).todense(), dtype=np.float32))
+            short_item_item = standardised(np.asarray((short_rows @ chosen_weights).todense()))
             best["short_weight"], short_metrics = _best_blend(short_network, short_item_item, short, ITEM_ITEM_WEIGHTS)
             best["short_ndcg@10"] = short_metrics["ndcg@10"]
         logger.info("item-item part chosen on the hold-out: %s", best)
