@@ -39,6 +39,16 @@ def test_sparse_weights_cover_only_the_most_read_items():
     assert readers[covered].min() >= np.sort(readers)[-10]
 
 
+def test_the_choice_standardises_its_readers_a_block_at_a_time_as_all_at_once():
+    from webapp.recsys.neural import _standardised_rows
+
+    scores = np.random.default_rng(3).normal(size=(10, 7)).astype(np.float32)
+    scores[4] = 2.5  # a constant row becomes zeros
+    blocked = _standardised_rows(lambda part: scores[part], rows=10, columns=7, block=3)  # 3 + 3 + 3 + 1 rows
+    np.testing.assert_allclose(blocked, standardised(scores), rtol=1e-6)
+    assert blocked.dtype == np.float32 and not blocked[4].any()
+
+
 @pytest.fixture(scope="module")
 def blended():
     """A NeuMF with history trained with a hold-out, so that it chose its item-item part there."""

@@ -24,7 +24,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from webapp.recsys.data import binarize, times_of
-from webapp.recsys.evaluation import evaluate_ranking, holdout_sample, shortened_histories
+from webapp.recsys.evaluation import (
+    evaluate_ranking,
+    full_ranking_ranks,
+    hit_rate_and_ndcg,
+    holdout_sample,
+    shortened_histories,
+)
 from webapp.recsys.features import FEATURE_FIELDS, ItemFeatures, UserFeatures
 from webapp.recsys.models import (
     HyperParameters,
@@ -341,6 +347,9 @@ ITEM_ITEM_NONZEROS = 1_000_000
 # Histories of at most this many items get a blend weight of their own, chosen on the hold-out's
 # readers cut to 1 to this many items (see evaluation.shortened_histories).
 ITEM_ITEM_SHORT_HISTORY = 3
+# The choice scores, standardises and ranks its readers this many at a time: at 50x the demo every
+# reader at once (1,500 x 50,000 scores) took 1.3 GB of temporaries on top of the scores kept.
+CHOICE_BLOCK_READERS = 256
 
 # Sizes of the content tower's parts (see serving.ContentTower).
 CONTENT_DIMS = {"category": 16, "tags": 16, "authors": 16, "decade": 8, "title": 16}
@@ -482,6 +491,25 @@ class OrderedHistory:
         return cls(history, position_of, tie_end, float(recency))
 
 
+def _standardised_rows(
+    score: Callable[[slice], np.ndarray], rows: int, columns: int, block: int = CHOICE_BLOCK_READERS
+) -> np.ndarray:
+    """The float32 (rows, columns) matrix of ``standardised(score(rows_slice))``, filled ``block`` rows at
+    a time: the temporaries of scoring and standardising are a block's, not the whole matrix's."""
+    out = np.empty((rows, columns), dtype=np.float32)
+    for start in range(0, rows, block):
+        part = slice(start, min(start + block, rows))
+        out[part] = standardised(score(part))
+    return out
+
+
+def _item_item_scores(history_rows: sp.csr_matrix, weights: sp.csr_matrix) -> np.ndarray:
+    """The standardised item-item scores of each history row (``history_rows @ weights``), as float32."""
+    return _standardised_rows(
+        lambda part: (history_rows[part] @ weights).toarray(), history_rows.shape[0], weights.shape[1]
+    )
+
+
 def _best_blend(network: np.ndarray, item_item: np.ndarray, split, candidates) -> tuple[float, dict[str, float]]:
     """The blend weight among ``candidates`` with the best NDCG@10 on ``split``, and what it reached there;
     ``network`` and ``item_item`` hold the standardised scores of ``split.test_users``, row for row."""
@@ -493,9 +521,12 @@ def _best_blend(network: np.ndarray, item_item: np.ndarray, split, candidates) -
             rows = [row_of[int(code)] for code in codes]
             return blended(network[rows], item_item[rows], weight)
 
-        metrics = evaluate_ranking(scores, split, k=10)
-        if best is None or metrics["ndcg@10"] > best[1]["ndcg@10"]:
-            best = (weight, metrics)
+        ranks = full_ranking_ranks(
+            scores, split.train, split.test_users, split.test_items, block_size=CHOICE_BLOCK_READERS
+        )
+        hr, ndcg = hit_rate_and_ndcg(ranks, 10)
+        if best is None or ndcg > best[1]["ndcg@10"]:
+            best = (weight, {"hr@10": hr, "ndcg@10": ndcg})
     assert best is not None, "no candidate weights"
     return best
 
@@ -862,7 +893,8 @@ class NeuMF(Recommender):
         other weights.
         """
         users = np.asarray(validation.test_users, dtype=np.int64)
-        network_scores = standardised(network(users))
+        n_items = validation.train.shape[1]
+        network_scores = _standardised_rows(lambda part: network(users[part]), len(users), n_items)
         history = binarize(validation.train[users])
         recencies = ITEM_ITEM_RECENCY if times is not None else ITEM_ITEM_RECENCY[:1]
         rows_of = {recency: recent_rows(history, times, users, recency) for recency in recencies}
@@ -871,7 +903,7 @@ class NeuMF(Recommender):
         for l2 in ITEM_ITEM_L2:
             weights = sparse_ease_weights(validation.train, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
             for recency, rows in rows_of.items():
-                item_item = standardised(np.asarray((rows @ weights).todense()))
+                item_item = _item_item_scores(rows, weights)
                 candidates = [w for w in ITEM_ITEM_WEIGHTS if w or not network_measured]
                 network_measured = True
                 blend, metrics = _best_blend(network_scores, item_item, validation, candidates)
@@ -894,9 +926,14 @@ class NeuMF(Recommender):
             spans = list(zip(by_user.indptr[:-1], by_user.indptr[1:], strict=True))
             items_of = [by_user.indices[start:stop] for start, stop in spans]
             moments = [by_user.data[start:stop] for start, stop in spans] if times is not None else None
-            short_network = standardised(self.scorer.logits(*self.scorer.user_vectors(items_of, moments=moments)))
+
+            def short_network_scores(part: slice) -> np.ndarray:
+                vectors = self.scorer.user_vectors(items_of[part], moments=None if moments is None else moments[part])
+                return self.scorer.logits(*vectors)
+
+            short_network = _standardised_rows(short_network_scores, len(users), n_items)
             short_rows = recent_rows(short_history, times, users, best["recency"])
-            short_item_item = standardised(np.asarray((short_rows @ chosen_weights).todense()))
+            short_item_item = _item_item_scores(short_rows, chosen_weights)
             best["short_weight"], short_metrics = _best_blend(short_network, short_item_item, short, ITEM_ITEM_WEIGHTS)
             best["short_ndcg@10"] = short_metrics["ndcg@10"]
         logger.info("item-item part chosen on the hold-out: %s", best)
