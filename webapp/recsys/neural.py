@@ -347,9 +347,10 @@ ITEM_ITEM_NONZEROS = 1_000_000
 # Histories of at most this many items get a blend weight of their own, chosen on the hold-out's
 # readers cut to 1 to this many items (see evaluation.shortened_histories).
 ITEM_ITEM_SHORT_HISTORY = 3
-# The choice scores, standardises and ranks its readers this many at a time: at 50x the demo every
-# reader at once (1,500 x 50,000 scores) took 1.3 GB of temporaries on top of the scores kept.
-CHOICE_BLOCK_READERS = 256
+# The item-item choice scores, standardises and ranks its hold-out readers a block of about this
+# many scores at a time (83 readers at 50,000 books): at 50x the demo all 1,500 readers at once
+# (readers x books, several copies) added 1.3 GB at its peak.
+CHOICE_BLOCK_SCORES = 2**22
 
 # Sizes of the content tower's parts (see serving.ContentTower).
 CONTENT_DIMS = {"category": 16, "tags": 16, "authors": 16, "decade": 8, "title": 16}
@@ -491,11 +492,16 @@ class OrderedHistory:
         return cls(history, position_of, tie_end, float(recency))
 
 
+def _readers_per_block(n_items: int) -> int:
+    return max(1, CHOICE_BLOCK_SCORES // max(n_items, 1))
+
+
 def _standardised_rows(
-    score: Callable[[slice], np.ndarray], rows: int, columns: int, block: int = CHOICE_BLOCK_READERS
+    score: Callable[[slice], np.ndarray], rows: int, columns: int, block: int | None = None
 ) -> np.ndarray:
-    """The float32 (rows, columns) matrix of ``standardised(score(rows_slice))``, filled ``block`` rows at
-    a time: the temporaries of scoring and standardising are a block's, not the whole matrix's."""
+    """The float32 (rows, columns) matrix of ``standardised(score(rows_slice))``, filled ``block`` rows at a
+    time (default: about CHOICE_BLOCK_SCORES scores): the temporaries are a block's, not the whole matrix's."""
+    block = block or _readers_per_block(columns)
     out = np.empty((rows, columns), dtype=np.float32)
     for start in range(0, rows, block):
         part = slice(start, min(start + block, rows))
@@ -503,28 +509,35 @@ def _standardised_rows(
     return out
 
 
-def _item_item_scores(history_rows: sp.csr_matrix, weights: sp.csr_matrix) -> np.ndarray:
-    """The standardised item-item scores of each history row (``history_rows @ weights``), as float32."""
-    return _standardised_rows(
-        lambda part: (history_rows[part] @ weights).toarray(), history_rows.shape[0], weights.shape[1]
-    )
+def _best_blend(
+    network: np.ndarray, item_item_rows: sp.csr_matrix, item_item_weights: sp.csr_matrix, split, candidates
+) -> tuple[float, dict[str, float]]:
+    """The blend weight among ``candidates`` with the best NDCG@10 on ``split``, and what it reached there.
 
+    ``network`` holds the standardised network scores of ``split.test_users``, row for row; their
+    item-item scores are their ``item_item_rows`` times ``item_item_weights``, standardised here a
+    block of readers at a time and ranked under every candidate weight, never held for all at once.
+    """
+    users, items = np.asarray(split.test_users), np.asarray(split.test_items)
+    ranks = {weight: np.empty(len(users), dtype=np.int64) for weight in candidates}
+    block = _readers_per_block(network.shape[1])
+    for start in range(0, len(users), block):
+        part = slice(start, start + block)
+        row_of = {int(user): row for row, user in enumerate(users[part])}
+        network_block = network[part]
+        item_item_block = standardised((item_item_rows[part] @ item_item_weights).toarray())
+        for weight in candidates:
 
-def _best_blend(network: np.ndarray, item_item: np.ndarray, split, candidates) -> tuple[float, dict[str, float]]:
-    """The blend weight among ``candidates`` with the best NDCG@10 on ``split``, and what it reached there;
-    ``network`` and ``item_item`` hold the standardised scores of ``split.test_users``, row for row."""
-    row_of = {int(user): row for row, user in enumerate(split.test_users)}
+            def scores(
+                codes: np.ndarray, weight=weight, row_of=row_of, network=network_block, item_item=item_item_block
+            ) -> np.ndarray:
+                rows = [row_of[int(code)] for code in codes]
+                return blended(network[rows], item_item[rows], weight)
+
+            ranks[weight][part] = full_ranking_ranks(scores, split.train, users[part], items[part])
     best: tuple[float, dict[str, float]] | None = None
     for weight in candidates:
-
-        def scores(codes: np.ndarray, weight: float = weight) -> np.ndarray:
-            rows = [row_of[int(code)] for code in codes]
-            return blended(network[rows], item_item[rows], weight)
-
-        ranks = full_ranking_ranks(
-            scores, split.train, split.test_users, split.test_items, block_size=CHOICE_BLOCK_READERS
-        )
-        hr, ndcg = hit_rate_and_ndcg(ranks, 10)
+        hr, ndcg = hit_rate_and_ndcg(ranks[weight], 10)
         if best is None or ndcg > best[1]["ndcg@10"]:
             best = (weight, {"hr@10": hr, "ndcg@10": ndcg})
     assert best is not None, "no candidate weights"
@@ -892,6 +905,12 @@ class NeuMF(Recommender):
         items, and with the network's vectors for them alone (no id embedding: fold-in) ranks by
         other weights.
         """
+        # Each penalty's sparse weights (about 12 MB each) before the readers' scores: the closed
+        # form's temporaries (0.6 GB at 50x the demo) are then not held beside the score matrices.
+        weights_of = {
+            l2: sparse_ease_weights(validation.train, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
+            for l2 in ITEM_ITEM_L2
+        }
         users = np.asarray(validation.test_users, dtype=np.int64)
         n_items = validation.train.shape[1]
         network_scores = _standardised_rows(lambda part: network(users[part]), len(users), n_items)
@@ -900,13 +919,11 @@ class NeuMF(Recommender):
         rows_of = {recency: recent_rows(history, times, users, recency) for recency in recencies}
         best: dict[str, Any] = {"ndcg@10": -1.0}
         network_measured = False  # the network alone (weight 0) is measured once
-        for l2 in ITEM_ITEM_L2:
-            weights = sparse_ease_weights(validation.train, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
+        for l2, weights in weights_of.items():
             for recency, rows in rows_of.items():
-                item_item = _item_item_scores(rows, weights)
                 candidates = [w for w in ITEM_ITEM_WEIGHTS if w or not network_measured]
                 network_measured = True
-                blend, metrics = _best_blend(network_scores, item_item, validation, candidates)
+                blend, metrics = _best_blend(network_scores, rows, weights, validation, candidates)
                 if metrics["ndcg@10"] > best["ndcg@10"]:
                     best = {
                         "l2": l2,
@@ -916,7 +933,6 @@ class NeuMF(Recommender):
                         "ndcg@10": metrics["ndcg@10"],
                     }
                     chosen_weights = weights
-                del item_item  # readers x books: 0.3 GB at 50x the demo, not kept through the next one
         del network_scores
         best["short_weight"] = best["weight"]
         if "gmf_history" in self.scorer.arrays:  # a new reader's vectors come from their history alone
@@ -933,8 +949,9 @@ class NeuMF(Recommender):
 
             short_network = _standardised_rows(short_network_scores, len(users), n_items)
             short_rows = recent_rows(short_history, times, users, best["recency"])
-            short_item_item = _item_item_scores(short_rows, chosen_weights)
-            best["short_weight"], short_metrics = _best_blend(short_network, short_item_item, short, ITEM_ITEM_WEIGHTS)
+            best["short_weight"], short_metrics = _best_blend(
+                short_network, short_rows, chosen_weights, short, ITEM_ITEM_WEIGHTS
+            )
             best["short_ndcg@10"] = short_metrics["ndcg@10"]
         logger.info("item-item part chosen on the hold-out: %s", best)
         return best
