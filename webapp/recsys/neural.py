@@ -346,9 +346,10 @@ ITEM_ITEM_NONZEROS = 1_000_000
 # Histories of at most this many items get a blend weight of their own, chosen on the hold-out's
 # readers cut to 1 to this many items (see evaluation.shortened_histories).
 ITEM_ITEM_SHORT_HISTORY = 3
-# The item-item choice scores, standardises and ranks its hold-out readers a block of about this
-# many scores at a time (83 readers at 50,000 books): at 50x the demo all 1,500 readers at once
-# (readers x books, several copies) added 1.3 GB at its peak.
+# The hold-out's readers are scored, standardised and ranked (after each epoch, and in the
+# item-item choice) a block of about this many scores at a time (83 readers at 50,000 books):
+# at 50x the demo the choice's 1,500 readers at once (readers x books, several copies) added
+# 1.3 GB at its peak.
 CHOICE_BLOCK_SCORES = 2**22
 
 # Sizes of the content tower's parts (see serving.ContentTower).
@@ -492,6 +493,7 @@ class OrderedHistory:
 
 
 def _readers_per_block(n_items: int) -> int:
+    """How many of the hold-out's readers are scored at once (see CHOICE_BLOCK_SCORES)."""
     return max(1, CHOICE_BLOCK_SCORES // max(n_items, 1))
 
 
