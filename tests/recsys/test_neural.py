@@ -125,6 +125,25 @@ def test_neumf_early_stopping_scores_with_the_best_epochs_weights():
     assert model.model is None  # the Keras model and its optimizer's moments are not kept
 
 
+def test_neumf_writes_and_reads_back_an_epochs_weights_only_when_a_later_one_may_be_worse(monkeypatch):
+    """Each improving epoch but the last is saved; the best is read back only when the last epoch was not it."""
+    build, calls = NeuMF._build, []
+
+    def recording_build(self, *args, **kwargs):
+        network = build(self, *args, **kwargs)
+        save, load = network.save_weights, network.load_weights
+        network.save_weights = lambda path: (calls.append("save"), save(path))
+        network.load_weights = lambda path: (calls.append("load"), load(path))
+        return network
+
+    monkeypatch.setattr(NeuMF, "_build", recording_build)
+    model = small_neumf(epochs=4, patience=4, validation_users=60, item_item=False).fit(planted())
+    ndcg = [record["val_ndcg@10"] for record in model.history]
+    improved = [epoch for epoch, value in enumerate(ndcg) if value > max(ndcg[:epoch], default=-1.0)]
+    assert calls.count("save") == len([epoch for epoch in improved if epoch < len(ndcg) - 1])
+    assert calls.count("load") == (improved[-1] != len(ndcg) - 1)
+
+
 def test_neumf_chooses_its_item_item_part_after_the_keras_model_is_freed(monkeypatch):
     """At 50x the demo the choice held flask train-recs's peak memory: by then the users' tables are gone."""
     import gc

@@ -850,11 +850,12 @@ class NeuMF(Recommender):
         """Up to ``epochs`` epochs, stopped early on ``validation``'s NDCG@10; the best epoch's weights are kept.
 
         Those weights wait in a scratch file, not in memory: they are a whole copy of the
-        model (its readers' tables alone are 0.6 GB at 50x the demo).
+        model (its readers' tables alone are 0.6 GB at 50x the demo). When the last epoch
+        trained is the best, the model holds them already: nothing is written or read back.
         """
         group = 1 + self.negatives
         distributed_step = self._distributed_step(tf) if self.strategy is not None else None
-        best_ndcg, waited, kept = -1.0, 0, False
+        best_ndcg, waited, restore = -1.0, 0, False
         self.history = []
         with tempfile.TemporaryDirectory(prefix="neumf-") as scratch:
             best_weights = os.path.join(scratch, "best.weights.h5")
@@ -879,13 +880,14 @@ class NeuMF(Recommender):
                 if validation is None:
                     continue
                 if record["val_ndcg@10"] > best_ndcg:
-                    best_ndcg, waited, kept = record["val_ndcg@10"], 0, True
-                    self.model.save_weights(best_weights)
+                    best_ndcg, waited, restore = record["val_ndcg@10"], 0, False
+                    if epoch + 1 < self.epochs:  # a later epoch may do worse
+                        self.model.save_weights(best_weights)
                 else:
-                    waited += 1
+                    waited, restore = waited + 1, best_ndcg > -1.0  # an earlier epoch was saved
                     if waited >= self.patience:
                         break
-            if kept:
+            if restore:
                 self.model.load_weights(best_weights)
 
     def _keras_epoch(self, slices: Iterator[tuple[dict[str, np.ndarray], np.ndarray]], batch: int) -> float:
