@@ -165,10 +165,12 @@ def evaluate_ranking(
     k: int = 10,
     negatives: np.ndarray | None = None,
     keep_ranks: bool = False,
+    block_size: int = 1024,
 ) -> dict[str, Any]:
     """HR@K and NDCG@K over the full ranking and, given ``negatives``, over 1 + 99 sampled items;
-    with ``keep_ranks``, also each test user's full-ranking rank ("ranks", for paired comparisons)."""
-    full = full_ranking_ranks(score, split.train, split.test_users, split.test_items)
+    with ``keep_ranks``, also each test user's full-ranking rank ("ranks", for paired comparisons).
+    ``block_size`` users are scored at a time (:func:`full_ranking_ranks`)."""
+    full = full_ranking_ranks(score, split.train, split.test_users, split.test_items, block_size)
     hr, ndcg = hit_rate_and_ndcg(full, k)
     metrics: dict[str, Any] = {f"hr@{k}": hr, f"ndcg@{k}": ndcg, "users": int(len(split.test_users))}
     if keep_ranks:

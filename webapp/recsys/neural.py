@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from webapp.recsys.data import binarize, times_of
 from webapp.recsys.evaluation import (
+    evaluate_ranking,
     full_ranking_ranks,
     hit_rate_and_ndcg,
     holdout_sample,
@@ -866,14 +867,13 @@ class NeuMF(Recommender):
                     loss = self._keras_epoch(epoch_slices(self.batch_groups), self.batch_groups * group)
                 record = {"epoch": epoch + 1, "loss": float(loss)}
                 if validation is not None:
-                    ranks = full_ranking_ranks(  # a block of readers at a time, as the item-item choice
+                    metrics = evaluate_ranking(  # a block of readers at a time, as the item-item choice
                         self._live_scores(tf, reader_history),
-                        validation.train,
-                        validation.test_users,
-                        validation.test_items,
+                        validation,
+                        k=10,
                         block_size=_readers_per_block(validation.train.shape[1]),
                     )
-                    record["val_hr@10"], record["val_ndcg@10"] = hit_rate_and_ndcg(ranks, 10)
+                    record["val_hr@10"], record["val_ndcg@10"] = metrics["hr@10"], metrics["ndcg@10"]
                 self.history.append(record)
                 if self.progress is not None:
                     self.progress(record)
