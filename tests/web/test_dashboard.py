@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -192,7 +192,7 @@ def test_inventory_now(staff_client, events):
 @pytest.mark.parametrize("hour", [0, 1, 12, 23])
 def test_overdue_loans_by_days_overdue_as_the_fines_count_them(staff_client, app, hour):
     """The chart's buckets and the reader's fines count days overdue the same way, at any time of day."""
-    from webapp.services import circulation, statistics
+    from webapp.services import statistics
 
     now = datetime.combine(utcnow().date(), datetime.min.time()) + timedelta(hours=hour, minutes=30)
     reader, book = create_user("late"), make_book("Dune")
@@ -318,8 +318,9 @@ def test_settled_days_are_counted_once_and_kept(staff_client, events):
     assert after["loans"][:on_day] == before["loans"][:on_day]
 
 
-def test_an_order_cancelled_while_its_day_is_first_counted_is_not_lost(staff_client, monkeypatch):
-    day = utcnow().date() - timedelta(days=10)
+@pytest.mark.parametrize("days_ago", [10, 0], ids=["settled day", "today"])
+def test_an_order_cancelled_while_its_day_is_first_counted_is_not_lost(staff_client, monkeypatch, clock, days_ago):
+    day = clock[0].date() - timedelta(days=days_ago)
     reader, book = create_user("reader"), make_book("Dune", stock=5)
     order = Order(user_id=reader.id, status=ORDER_PAID, total=Decimal("9.99"), created_at=_at(day))
     order.items.append(OrderItem(book_id=book.id, quantity=1, unit_price=Decimal("9.99")))
@@ -329,7 +330,8 @@ def test_an_order_cancelled_while_its_day_is_first_counted_is_not_lost(staff_cli
 
     def counted_then_cancelled(*args, **kwargs):
         figures = count(*args, **kwargs)
-        shop.cancel_order(reader.id, order.id)  # another request, committed after the count read the orders
+        if order.status != ORDER_CANCELLED:  # another request, committed after the count read the orders
+            shop.cancel_order(reader.id, order.id)
         return figures
 
     monkeypatch.setattr(daily_figures, "_counted", counted_then_cancelled)
@@ -368,19 +370,45 @@ def test_recount_statistics_counts_every_past_day_again(staff_client, runner, ev
     assert after["loans"][on_day] == before["loans"][on_day] + 1
 
 
-def test_today_and_yesterday_are_counted_on_every_call(staff_client):
-    reader, book = create_user("reader"), make_book("Dune", copies_total=3, copies_available=3)
-    today = utcnow().date()
+@pytest.fixture()
+def clock(monkeypatch):
+    """The statistics' clock, moved on by hand: 15:00 today (UTC) to begin with."""
+    now = [datetime.combine(utcnow().date(), time(15))]
+    monkeypatch.setattr(daily_figures, "utcnow", lambda: now[0])
+    return now
+
+
+def test_a_day_not_yet_settled_is_kept_in_part_and_the_events_since_are_added(staff_client, clock):
+    reader, book = create_user("reader"), make_book("Dune", copies_total=9, copies_available=9)
+    today = clock[0].date()
     query = f"?from={today - timedelta(days=6)}&to={today}"
-    first = _get(staff_client, "loans", query)
-    circulation.borrow(reader.id, book.id)
-    yesterday = _at(today - timedelta(days=1))
-    db.session.add(
-        Loan(user_id=reader.id, book_id=book.id, borrowed_at=yesterday, due_at=yesterday + timedelta(days=21))
-    )
-    db.session.commit()
-    assert _get(staff_client, "loans", query)["loans"][-2:] == [first["loans"][-2] + 1, first["loans"][-1] + 1]
-    assert _kept_days() == []  # nothing happened before yesterday
+
+    def lend(moment: datetime) -> None:  # written behind the services' back, stamped ``moment``
+        db.session.add(Loan(user_id=reader.id, book_id=book.id, borrowed_at=moment, due_at=moment + timedelta(days=21)))
+        db.session.commit()
+
+    def kept(day: date) -> tuple[datetime | None, int]:
+        row = db.session.get(DailyFigures, day, populate_existing=True)
+        return row.counted_before, row.loans
+
+    lend(_at(today - timedelta(days=1)))
+    lend(_at(today, 10))
+    assert _get(staff_client, "loans", query)["loans"][-2:] == [1, 1]
+    assert kept(today - timedelta(days=1)) == (_at(today, 0), 1)  # the whole day, until it settles
+    assert kept(today) == (clock[0] - daily_figures.LIVE_MARGIN, 1)
+
+    lend(clock[0] - timedelta(minutes=1))  # a loan just made, after the kept part: counted at once
+    assert _get(staff_client, "loans", query)["loans"][-2:] == [1, 2]
+    lend(clock[0] - timedelta(hours=1))  # stamped before the kept part (a late commit): not yet counted
+    assert _get(staff_client, "loans", query)["loans"][-2:] == [1, 2]
+
+    clock[0] += daily_figures.LIVE_REFRESH  # the kept part is counted again
+    assert _get(staff_client, "loans", query)["loans"][-2:] == [1, 3]
+    assert kept(today) == (clock[0] - daily_figures.LIVE_MARGIN, 3)
+
+    clock[0] += timedelta(days=2)  # today has settled: counted whole
+    assert _get(staff_client, "loans", f"?from={today}&to={today}")["loans"] == [3]
+    assert kept(today) == (None, 3)
 
 
 def _cancel_the_order(_staff_client, made) -> None:
@@ -406,8 +434,11 @@ def _make_the_reader_staff(staff_client, made) -> None:
     ],
     ids=["order cancelled", "rating changed", "reader made staff"],
 )
-def test_an_action_that_changes_a_settled_day_is_counted(staff_client, action, chart, figure, before, after):
-    day = utcnow().date() - timedelta(days=10)
+@pytest.mark.parametrize("days_ago", [10, 0], ids=["settled day", "today"])
+def test_an_action_that_changes_a_kept_day_is_counted(
+    staff_client, clock, days_ago, action, chart, figure, before, after
+):
+    day = clock[0].date() - timedelta(days=days_ago)
     reader = User(username="reader", email="reader@example.org", created_at=_at(day))
     book = make_book("Dune", stock=5)
     db.session.add(reader)

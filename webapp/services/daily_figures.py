@@ -8,6 +8,14 @@ that a chart over a year reads at most 366 stored rows, however large the circul
 and aggregates only the days not yet settled. Days before the library's first event
 are zeros and are not stored.
 
+A day not yet settled (today, yesterday) is kept in part: its events up to a moment at
+least ``LIVE_MARGIN`` old are counted and stored with that moment (``counted_before``),
+counted again once the moment is ``LIVE_REFRESH`` behind; a chart adds the events since,
+so what it counts each time does not grow with the day's circulation. An event stamped
+before the kept moment but committed after it (a transaction held longer than the
+margin, or a row written by hand) shows once the day is counted again: at the next
+refresh, and at the latest when the day settles and is counted whole.
+
 The stored figures stay true because the events they count do not change once made,
 with three exceptions, each of which calls :func:`forget` in its own transaction:
 cancelling an order, changing a rating, and changing a reader's role. ``flask seed-demo
@@ -43,6 +51,8 @@ STARS = (1, 2, 3, 4, 5)
 STAR_FIGURES = tuple(f"stars_{star}" for star in STARS)
 FIGURES = ("loans", "returns", "orders", "revenue", "new_readers", *STAR_FIGURES)
 SETTLED_AFTER_DAYS = 2
+LIVE_MARGIN = timedelta(minutes=10)  # longer than any transaction holds an event's stamp before committing
+LIVE_REFRESH = timedelta(minutes=10)
 
 Figures = dict[str, dict[date, Any]]  # figure -> day -> count (revenue: Decimal); days without events left out
 
@@ -56,7 +66,7 @@ def per_day(first: date, last: date, names: tuple[str, ...] = FIGURES) -> Figure
         by_day.update(_settled(first, settled_last, names))
     live_first = max(first, settled_last + timedelta(days=1))
     if live_first <= last:
-        by_day.update(_counted(live_first, last, names))
+        by_day.update(_live(live_first, last, names))
     figures: Figures = {name: {} for name in names}
     for day, values in by_day.items():
         for name in names:
@@ -87,11 +97,13 @@ def forget_every_day() -> int:
 
 def _settled(first: date, last: date, names: tuple[str, ...]) -> dict[date, dict[str, Any]]:
     """The figures ``names`` of settled days; days not counted yet are counted (every figure) and stored."""
-    columns = [getattr(DailyFigures, name) for name in names]
     rows = db.session.execute(
-        select(DailyFigures.day, DailyFigures.claim, *columns).where(DailyFigures.day.between(first, last))
+        select(DailyFigures.day, DailyFigures.claim, DailyFigures.counted_before, *_columns(names)).where(
+            DailyFigures.day.between(first, last)
+        )
     ).all()
-    stored = {row[0]: dict(zip(names, row[2:], strict=True)) for row in rows if row[1] is None}
+    kept = [row for row in rows if row.claim is None and row.counted_before is None]
+    stored = {row[0]: dict(zip(names, row[3:], strict=True)) for row in kept}
     if len(stored) == (last - first).days + 1:
         return stored
     since = _first_event_day()
@@ -100,34 +112,89 @@ def _settled(first: date, last: date, names: tuple[str, ...]) -> dict[date, dict
     missing = [day for day in days_between(max(first, since), last) if day not in stored]
     if not missing:
         return stored
-    claim = _claim(missing, claimed={row[0] for row in rows if row[1] is not None})
+    claim = _claim(missing, present={row.day for row in rows})
     counted: dict[date, dict[str, Any]] = {}
     for run_first, run_last in _runs(missing):
-        found = _counted(run_first, run_last)
+        found = _counted(_start(run_first), _start(run_last + timedelta(days=1)))
         for day in days_between(run_first, run_last):
             counted[day] = {name: found.get(day, {}).get(name, 0) for name in FIGURES}
     _store(counted, claim)
     return stored | counted
 
 
-def _claim(days: list[date], claimed: set[date]) -> int:
+def _live(first: date, last: date, names: tuple[str, ...]) -> dict[date, dict[str, Any]]:
+    """The figures ``names`` of days not yet settled: each day's kept part, counted again when it is
+    missing or ``LIVE_REFRESH`` behind, plus the events since it, counted now."""
+    kept_until = (utcnow() - LIVE_MARGIN).replace(microsecond=0)  # as a DATETIME column keeps it
+    rows = db.session.execute(
+        select(DailyFigures.day, DailyFigures.claim, DailyFigures.counted_before, *_columns(FIGURES)).where(
+            DailyFigures.day.between(first, last)
+        )
+    ).all()
+    parts = {
+        row.day: (row.counted_before, dict(zip(FIGURES, row[3:], strict=True)))
+        for row in rows
+        if row.claim is None and row.counted_before is not None
+    }
+    stale = [
+        day
+        for day in days_between(first, last)
+        if _start(day) < kept_until and (day not in parts or min(_end(day), kept_until) - parts[day][0] >= LIVE_REFRESH)
+    ]
+    if stale:
+        claim = _claim(stale, present={row.day for row in rows})
+        for day in stale:
+            counted_before = min(_end(day), kept_until)
+            found = _counted(_start(day), counted_before).get(day, {})
+            parts[day] = (counted_before, {name: found.get(name, 0) for name in FIGURES})
+            _store({day: parts[day][1]}, claim, counted_before)
+    by_day: dict[date, dict[str, Any]] = {
+        day: {name: values[name] for name in names} for day, (_, values) in parts.items()
+    }
+    # The events since each day's kept part (the whole day where none is kept), a run of days a query.
+    tail_starts = {day: parts[day][0] if day in parts else _start(day) for day in days_between(first, last)}
+    run_start = tail_starts[first]
+    for day in days_between(first + timedelta(days=1), last):
+        if tail_starts[day] != _start(day):
+            _add_counted(by_day, run_start, _start(day), names)
+            run_start = tail_starts[day]
+    _add_counted(by_day, run_start, _end(last), names)
+    return by_day
+
+
+def _add_counted(by_day: dict[date, dict[str, Any]], starts_at: datetime, ends_before: datetime, names) -> None:
+    """Add the figures ``names`` of the events from ``starts_at`` up to ``ends_before`` to ``by_day``'s."""
+    if starts_at >= ends_before:
+        return
+    for day, values in _counted(starts_at, ends_before, names).items():
+        figures = by_day.setdefault(day, {})
+        for name, value in values.items():
+            figures[name] = figures.get(name, 0) + value
+
+
+def _claim(days: list[date], present: set[date]) -> int:
     """Mark ``days`` as being counted by this request, committed before it counts; returns the claim.
 
     The count is stored only into rows that still carry this claim. An action that changes
     one of these days deletes its row (:func:`forget`): if it commits before the count
-    reads, the count sees it; if after, the row is gone and this count is not stored. Rows
-    claimed by a request that never stored them (it failed, or lost a race) are taken over.
+    reads, the count sees it; if after, the row is gone and this count is not stored. Of
+    the rows ``present``, those claimed by a request that never stored them (it failed, or
+    lost a race) and those holding a part of a day are taken over; a whole day's are not.
     """
     claim = secrets.randbits(62)
     placeholder = dict.fromkeys(FIGURES, 0)
     try:
-        if claimed:
+        taken_over = [day for day in days if day in present]
+        if taken_over:
             db.session.execute(
                 update(DailyFigures)
-                .where(DailyFigures.day.between(days[0], days[-1]), DailyFigures.claim.is_not(None))
+                .where(
+                    DailyFigures.day.in_(taken_over),
+                    DailyFigures.claim.is_not(None) | DailyFigures.counted_before.is_not(None),
+                )
                 .values(claim=claim)
             )
-        new = [day for day in days if day not in claimed]
+        new = [day for day in days if day not in present]
         if new:
             db.session.execute(insert(DailyFigures), [{"day": day, "claim": claim, **placeholder} for day in new])
         db.session.commit()
@@ -139,13 +206,16 @@ def _claim(days: list[date], claimed: set[date]) -> int:
     return claim
 
 
-def _store(counted: dict[date, dict[str, Any]], claim: int) -> None:
-    """Store the counted days whose rows still carry ``claim``; the others were forgotten or claimed again."""
+def _store(counted: dict[date, dict[str, Any]], claim: int, counted_before: datetime | None = None) -> None:
+    """Store the counted days whose rows still carry ``claim``; the others were forgotten or claimed again.
+
+    ``counted_before``: the moment the figures of a day not yet settled were counted up to.
+    """
     table = DailyFigures.__table__
     statement = (
         update(table)
         .where(table.c.day == bindparam("counted_day"), table.c.claim == claim)
-        .values(claim=None, **{name: bindparam(f"counted_{name}") for name in FIGURES})
+        .values(claim=None, counted_before=counted_before, **{name: bindparam(f"counted_{name}") for name in FIGURES})
     )
     rows = [
         {"counted_day": day, **{f"counted_{name}": value for name, value in values.items()}}
@@ -159,10 +229,11 @@ def _store(counted: dict[date, dict[str, Any]], claim: int) -> None:
         log.info("Could not store days %s..%s; they are counted again next time.", min(counted), max(counted))
 
 
-def _counted(first: date, last: date, names: tuple[str, ...] = FIGURES) -> dict[date, dict[str, Any]]:
-    """The figures ``names`` (and those counted with them) of the days from ``first`` to ``last`` that had events."""
-    starts_at = datetime.combine(first, time.min)
-    ends_before = datetime.combine(last + timedelta(days=1), time.min)
+def _counted(
+    starts_at: datetime, ends_before: datetime, names: tuple[str, ...] = FIGURES
+) -> dict[date, dict[str, Any]]:
+    """The figures ``names`` (and those counted with them) of the events from ``starts_at`` up to
+    ``ends_before``, by day; days without events are left out."""
 
     def grouped(column: ColumnElement, *aggregates: ColumnElement, keys: tuple = (), where: tuple = ()):
         day = func.date(column)
@@ -202,6 +273,18 @@ def _first_event_day() -> date | None:
     ]
     moments = [_as_date(moment) for moment in firsts if moment is not None]
     return min(moments) if moments else None
+
+
+def _start(day: date) -> datetime:
+    return datetime.combine(day, time.min)
+
+
+def _end(day: date) -> datetime:
+    return _start(day + timedelta(days=1))
+
+
+def _columns(names: tuple[str, ...]) -> list[ColumnElement]:
+    return [getattr(DailyFigures, name) for name in names]
 
 
 def days_between(first: date, last: date) -> list[date]:
