@@ -172,32 +172,6 @@ def test_neumf_chooses_its_item_item_part_after_the_keras_model_is_freed(monkeyp
     assert model.item_item_choice["ndcg@10"] > 0  # the choice scored the hold-out from the extracted vectors
 
 
-def test_neumf_solves_its_item_item_weights_before_the_network_is_built(monkeypatch):
-    """After the epochs TensorFlow's memory pool stays at its largest: a solve's temporaries would sit on top."""
-    from webapp.recsys import neural
-
-    solve, build = neural.sparse_ease_weights, NeuMF._build
-    calls = []
-
-    def recording_solve(matrix, l2, *args):
-        calls.append(("solve", l2, matrix.nnz))
-        return solve(matrix, l2, *args)
-
-    def recording_build(self, *args, **kwargs):
-        calls.append(("build",))
-        return build(self, *args, **kwargs)
-
-    monkeypatch.setattr(neural, "sparse_ease_weights", recording_solve)
-    monkeypatch.setattr(NeuMF, "_build", recording_build)
-    matrix = planted()
-    model = small_neumf(epochs=2, patience=2).fit(matrix)
-    solved = {(l2, nnz) for _, l2, nnz in calls[:-1]}
-    assert calls[-1] == ("build",)  # nothing solved after the network
-    hold_out_nnz = matrix.nnz - model.validation_readers
-    assert solved == {(l2, nnz) for l2 in neural.ITEM_ITEM_L2 for nnz in (hold_out_nnz, matrix.nnz)}
-    assert model.item_item_choice["l2"] in neural.ITEM_ITEM_L2
-
-
 def test_the_hold_outs_scores_read_back_only_its_readers_and_match_the_full_read_back():
     """After each epoch the hold-out scores a few readers from the live model, as score() would."""
     from webapp.recsys.features import UserFeatures

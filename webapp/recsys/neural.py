@@ -783,19 +783,6 @@ class NeuMF(Recommender):
             kept = dismissed.tocoo()
             keep = np.asarray(all_positives[kept.row, kept.col]).ravel() == 0  # a later "yes" wins
             extra_users, extra_items = kept.row[keep].astype(np.int32), kept.col[keep].astype(np.int32)
-        # The item-item part's candidate weights (each L2 penalty's, on the hold-out's training part
-        # for the choice and on every interaction for the part kept), solved before the network is
-        # built: TensorFlow's memory pool keeps its largest size once the epochs have run, and a
-        # solve's temporaries (0.3 GB at 50x the demo) would sit on top of it.
-        ease_by_l2: dict[float, tuple[sp.csr_matrix, ...]] = {}
-        if self.item_item and validation is not None:
-            ease_by_l2 = {
-                l2: tuple(
-                    sparse_ease_weights(part, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
-                    for part in (validation.train, all_positives)
-                )
-                for l2 in ITEM_ITEM_L2
-            }
         reader_history = positives if self.user_history else None
         ordered = None  # the histories in time order: only where the times say which came first
         timed = last_seen is not None and last_seen.nnz > 0 and last_seen.data.min() < last_seen.data.max()
@@ -828,22 +815,18 @@ class NeuMF(Recommender):
             gc.collect()  # a Keras model is a web of reference cycles: its tables are freed now, not later
         self.item_item_choice = {}
         self.train_times = last_seen
-        if ease_by_l2:
+        if self.item_item and validation is not None:
 
             def own_vectors(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 return self.gmf_user_id[codes], self.mlp_user_id[codes]
 
             network = self._hold_out_scores(own_vectors, reader_history)
-            choice_weights = {l2: weights for l2, (weights, _) in ease_by_l2.items()}
-            self.item_item_choice = self._choose_item_item(network, validation, last_seen, choice_weights)
+            self.item_item_choice = self._choose_item_item(network, validation, last_seen)
         choice = self.item_item_choice
         if choice.get("weight") or choice.get("short_weight"):
+            weights = sparse_ease_weights(all_positives, choice["l2"], ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
             part = NeuMFScorer.item_item_arrays(
-                ease_by_l2[choice["l2"]][1],
-                choice["weight"],
-                choice["short_weight"],
-                ITEM_ITEM_SHORT_HISTORY,
-                choice["recency"],
+                weights, choice["weight"], choice["short_weight"], ITEM_ITEM_SHORT_HISTORY, choice["recency"]
             )
             self.scorer = NeuMFScorer({**self.scorer.arrays, **part})
         return self
@@ -921,21 +904,22 @@ class NeuMF(Recommender):
         return float(np.mean(losses)) if losses else float("nan")
 
     def _choose_item_item(
-        self,
-        network: Callable[[np.ndarray], np.ndarray],
-        validation,
-        times: sp.csr_matrix | None,
-        weights_of: dict[float, sp.csr_matrix],
+        self, network: Callable[[np.ndarray], np.ndarray], validation, times: sp.csr_matrix | None
     ) -> dict[str, Any]:
         """The item-item L2 penalty, recency and blend weight with the best NDCG@10 on the hold-out (weight 0
         included), and the weight for short histories, chosen on the same readers cut to a few items each.
 
-        ``weights_of`` holds each penalty's sparse EASE^R weights on ``validation.train``.
         ``times`` are the events' times (fit's ``last_seen``); without them every history item
         weighs alike. The hold-out's readers mostly have long histories; a new reader has a few
         items, and with the network's vectors for them alone (no id embedding: fold-in) ranks by
         other weights.
         """
+        # Each penalty's sparse weights (about 12 MB each) before the readers' scores: the closed
+        # form's temporaries (0.6 GB at 50x the demo) are then not held beside the score matrices.
+        weights_of = {
+            l2: sparse_ease_weights(validation.train, l2, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_NONZEROS)
+            for l2 in ITEM_ITEM_L2
+        }
         users = np.asarray(validation.test_users, dtype=np.int64)
         n_items = validation.train.shape[1]
         network_scores = _standardised_rows(lambda part: network(users[part]), len(users), n_items)
