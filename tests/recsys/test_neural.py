@@ -125,18 +125,30 @@ def test_neumf_early_stopping_scores_with_the_best_epochs_weights():
     assert model.model is None  # the Keras model and its optimizer's moments are not kept
 
 
+def test_weights_written_and_read_back_a_block_of_rows_at_a_time_come_back_whole(monkeypatch, tmp_path):
+    """Blocks that do not divide a table, a vector and a scalar: every value comes back in its place."""
+    from webapp.recsys import neural
+
+    keras = neural._tensorflow(1).keras
+    monkeypatch.setattr(neural, "WEIGHT_BLOCK_VALUES", 12)  # 3 rows of the table a block, the last one short
+    rng = np.random.default_rng(0)
+    saved = [rng.standard_normal((10, 4)).astype(np.float32), rng.standard_normal(7).astype(np.float32), np.int64(5)]
+    variables = [keras.Variable(value) for value in saved]
+    neural._write_weights(variables, str(tmp_path))
+    for variable in variables:
+        variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+    neural._read_weights(variables, str(tmp_path))
+    for value, variable in zip(saved, variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(variable.value), value)
+
+
 def test_neumf_writes_and_reads_back_an_epochs_weights_only_when_a_later_one_may_be_worse(monkeypatch):
     """Each improving epoch but the last is saved; the best is read back only when the last epoch was not it."""
-    build, calls = NeuMF._build, []
+    from webapp.recsys import neural
 
-    def recording_build(self, *args, **kwargs):
-        network = build(self, *args, **kwargs)
-        save, load = network.save_weights, network.load_weights
-        network.save_weights = lambda path: (calls.append("save"), save(path))
-        network.load_weights = lambda path: (calls.append("load"), load(path))
-        return network
-
-    monkeypatch.setattr(NeuMF, "_build", recording_build)
+    save, load, calls = neural._write_weights, neural._read_weights, []
+    monkeypatch.setattr(neural, "_write_weights", lambda *args: (calls.append("save"), save(*args)))
+    monkeypatch.setattr(neural, "_read_weights", lambda *args: (calls.append("load"), load(*args)))
     model = small_neumf(epochs=4, patience=4, validation_users=60, item_item=False).fit(planted())
     ndcg = [record["val_ndcg@10"] for record in model.history]
     improved = [epoch for epoch, value in enumerate(ndcg) if value > max(ndcg[:epoch], default=-1.0)]

@@ -493,6 +493,41 @@ class OrderedHistory:
         return cls(history, position_of, tie_end, float(recency))
 
 
+# The best epoch's weights are written out and read back this many values at a time: Keras's
+# save_weights and load_weights each held whole copies of every table (0.6 GB at 50x the demo,
+# on top of training's memory; 50x's peak came while the best epoch was read back).
+WEIGHT_BLOCK_VALUES = 2**22
+
+
+def _row_blocks(shape: tuple[int, ...]) -> Iterator[Any]:
+    """Slices of a variable's first axis of about ``WEIGHT_BLOCK_VALUES`` values each (all of a scalar)."""
+    if not shape:
+        yield ...
+        return
+    rows = max(1, WEIGHT_BLOCK_VALUES // max(1, int(np.prod(shape[1:]))))
+    for start in range(0, shape[0], rows):
+        yield slice(start, start + rows)
+
+
+def _write_weights(variables: list, directory: str) -> None:
+    """Each Keras variable's value into a raw file of its own in ``directory``, a block of rows at a time."""
+    for number, variable in enumerate(variables):
+        with open(os.path.join(directory, f"{number}.raw"), "wb") as out:
+            for rows in _row_blocks(tuple(variable.shape)):
+                np.asarray(variable.value[rows]).tofile(out)
+
+
+def _read_weights(variables: list, directory: str) -> None:
+    """Assign what :func:`_write_weights` wrote back to the same variables, a block of rows at a time."""
+    for number, variable in enumerate(variables):
+        shape, dtype = tuple(variable.shape), np.dtype(variable.dtype)
+        with open(os.path.join(directory, f"{number}.raw"), "rb") as source:
+            for rows in _row_blocks(shape):
+                block_shape = shape if rows is ... else (len(range(*rows.indices(shape[0]))), *shape[1:])
+                block = np.fromfile(source, dtype=dtype, count=int(np.prod(block_shape))).reshape(block_shape)
+                variable.value[rows].assign(block)
+
+
 def _readers_per_block(n_items: int) -> int:
     """How many of the hold-out's readers are scored at once (see CHOICE_BLOCK_SCORES)."""
     return max(1, CHOICE_BLOCK_SCORES // max(n_items, 1))
@@ -850,16 +885,16 @@ class NeuMF(Recommender):
     ) -> None:
         """Up to ``epochs`` epochs, stopped early on ``validation``'s NDCG@10; the best epoch's weights are kept.
 
-        Those weights wait in a scratch file, not in memory: they are a whole copy of the
-        model (its readers' tables alone are 0.6 GB at 50x the demo). When the last epoch
-        trained is the best, the model holds them already: nothing is written or read back.
+        Those weights wait in scratch files, not in memory: they are a whole copy of the
+        model (its readers' tables alone are 0.6 GB at 50x the demo), written and read back a
+        block at a time (:func:`_write_weights`). When the last epoch trained is the best,
+        the model holds them already: nothing is written or read back.
         """
         group = 1 + self.negatives
         distributed_step = self._distributed_step(tf) if self.strategy is not None else None
         best_ndcg, waited, restore = -1.0, 0, False
         self.history = []
-        with tempfile.TemporaryDirectory(prefix="neumf-") as scratch:
-            best_weights = os.path.join(scratch, "best.weights.h5")
+        with tempfile.TemporaryDirectory(prefix="neumf-") as best_weights:
             for epoch in range(self.epochs):
                 if distributed_step is not None:  # every worker cuts the same whole epoch
                     loss = self._distributed_epoch(tf, distributed_step, *next(epoch_slices(None)), group)
@@ -882,13 +917,13 @@ class NeuMF(Recommender):
                 if record["val_ndcg@10"] > best_ndcg:
                     best_ndcg, waited, restore = record["val_ndcg@10"], 0, False
                     if epoch + 1 < self.epochs:  # a later epoch may do worse
-                        self.model.save_weights(best_weights)
+                        _write_weights(self.model.weights, best_weights)
                 else:
                     waited, restore = waited + 1, best_ndcg > -1.0  # an earlier epoch was saved
                     if waited >= self.patience:
                         break
             if restore:
-                self.model.load_weights(best_weights)
+                _read_weights(self.model.weights, best_weights)
 
     def _keras_epoch(self, slices: Iterator[tuple[dict[str, np.ndarray], np.ndarray]], batch: int) -> float:
         """Train on every batch of ``slices`` (whole batches, in order); the epoch's mean loss.
