@@ -96,6 +96,21 @@ def test_ease_weights_have_an_empty_diagonal_and_solve_the_ridge_problem():
     np.testing.assert_allclose(gradient[off_diagonal], 0.0, atol=1e-3)
 
 
+def test_ease_weights_over_some_items_summed_a_block_of_readers_at_a_time_solve_the_closed_form(monkeypatch):
+    """Blocks that do not divide the readers, stored values other than 1, a subset of the items."""
+    from webapp.recsys import models
+
+    monkeypatch.setattr(models, "GRAM_BLOCK_READERS", 7)
+    matrix = planted(n_users=30, n_items=12, groups=3, per_user=3)
+    matrix.data[:] = 3.0  # every stored value counts as 1
+    items = np.array([0, 2, 3, 5, 7, 8, 11])
+    x = (matrix.toarray()[:, items] > 0).astype(np.float64)
+    inverse = np.linalg.inv(x.T @ x + 5.0 * np.eye(len(items)))
+    expected = -inverse / np.diag(inverse)[None, :]
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(models.ease_weights(matrix, 5.0, items), expected, atol=1e-6)
+
+
 def test_ease_with_a_recency_scores_a_readers_history_weighted_by_its_times():
     matrix = planted(n_users=30, n_items=12, groups=3, per_user=4)
     times = matrix.copy()

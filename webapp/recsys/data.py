@@ -113,7 +113,7 @@ def build_interactions(
 
 def binarize(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Same sparsity, every stored value 1."""
-    binary = matrix.astype(np.float32)  # a copy (.copy().astype() made two)
+    binary = matrix.astype(np.float32)  # always a copy
     binary.data[:] = 1.0
     return binary
 
