@@ -506,7 +506,7 @@ def _row_blocks(shape: tuple[int, ...]) -> Iterator[Any]:
         return
     rows = max(1, WEIGHT_BLOCK_VALUES // max(1, int(np.prod(shape[1:]))))
     for start in range(0, shape[0], rows):
-        yield slice(start, start + rows)
+        yield slice(start, min(start + rows, shape[0]))
 
 
 def _write_weights(variables: list, directory: str) -> None:
@@ -523,7 +523,7 @@ def _read_weights(variables: list, directory: str) -> None:
         shape, dtype = tuple(variable.shape), np.dtype(variable.dtype)
         with open(os.path.join(directory, f"{number}.raw"), "rb") as source:
             for rows in _row_blocks(shape):
-                block_shape = shape if rows is ... else (len(range(*rows.indices(shape[0]))), *shape[1:])
+                block_shape = shape if rows is ... else (rows.stop - rows.start, *shape[1:])
                 block = np.fromfile(source, dtype=dtype, count=int(np.prod(block_shape))).reshape(block_shape)
                 variable.value[rows].assign(block)
 

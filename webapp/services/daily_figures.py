@@ -97,11 +97,7 @@ def forget_every_day() -> int:
 
 def _settled(first: date, last: date, names: tuple[str, ...]) -> dict[date, dict[str, Any]]:
     """The figures ``names`` of settled days; days not counted yet are counted (every figure) and stored."""
-    rows = db.session.execute(
-        select(DailyFigures.day, DailyFigures.claim, DailyFigures.counted_before, *_columns(names)).where(
-            DailyFigures.day.between(first, last)
-        )
-    ).all()
+    rows = _kept_rows(first, last, names)
     kept = [row for row in rows if row.claim is None and row.counted_before is None]
     stored = {row[0]: dict(zip(names, row[3:], strict=True)) for row in kept}
     if len(stored) == (last - first).days + 1:
@@ -115,7 +111,7 @@ def _settled(first: date, last: date, names: tuple[str, ...]) -> dict[date, dict
     claim = _claim(missing, present={row.day for row in rows})
     counted: dict[date, dict[str, Any]] = {}
     for run_first, run_last in _runs(missing):
-        found = _counted(_start(run_first), _start(run_last + timedelta(days=1)))
+        found = _counted(_start(run_first), _end(run_last))
         for day in days_between(run_first, run_last):
             counted[day] = {name: found.get(day, {}).get(name, 0) for name in FIGURES}
     _store(counted, claim)
@@ -126,13 +122,9 @@ def _live(first: date, last: date, names: tuple[str, ...]) -> dict[date, dict[st
     """The figures ``names`` of days not yet settled: each day's kept part, counted again when it is
     missing or ``LIVE_REFRESH`` behind, plus the events since it, counted now."""
     kept_until = (utcnow() - LIVE_MARGIN).replace(microsecond=0)  # as a DATETIME column keeps it
-    rows = db.session.execute(
-        select(DailyFigures.day, DailyFigures.claim, DailyFigures.counted_before, *_columns(FIGURES)).where(
-            DailyFigures.day.between(first, last)
-        )
-    ).all()
+    rows = _kept_rows(first, last, names)
     parts = {
-        row.day: (row.counted_before, dict(zip(FIGURES, row[3:], strict=True)))
+        row.day: (row.counted_before, dict(zip(names, row[3:], strict=True)))
         for row in rows
         if row.claim is None and row.counted_before is not None
     }
@@ -283,8 +275,14 @@ def _end(day: date) -> datetime:
     return _start(day + timedelta(days=1))
 
 
-def _columns(names: tuple[str, ...]) -> list[ColumnElement]:
-    return [getattr(DailyFigures, name) for name in names]
+def _kept_rows(first: date, last: date, names: tuple[str, ...]) -> list:
+    """The rows kept for the days from ``first`` to ``last``: day, claim, counted_before, then the figures ``names``."""
+    columns = [getattr(DailyFigures, name) for name in names]
+    return db.session.execute(
+        select(DailyFigures.day, DailyFigures.claim, DailyFigures.counted_before, *columns).where(
+            DailyFigures.day.between(first, last)
+        )
+    ).all()
 
 
 def days_between(first: date, last: date) -> list[date]:
