@@ -54,3 +54,32 @@ def test_migrations_match_the_models(bare_app):
         differences = compare_metadata(context, db.metadata)
     assert differences == []
     downgrade(revision="base")
+
+
+def test_artifacts_stored_whole_before_parts_are_read_back_after(bare_app):
+    """0010 splits artifacts into parts: a run stored before it keeps its artifacts as part 0."""
+    from webapp.services import recommendations
+
+    upgrade(revision="0009")
+    db.session.execute(
+        db.text(
+            "INSERT INTO model_runs (id, `key`, algorithm, parameters, started_at, status, is_active) "
+            "VALUES (1, 'k1', 'neumf', '{}', '2026-12-01 00:00:00', 'succeeded', 1)"
+        )
+    )
+    db.session.execute(
+        db.text("INSERT INTO model_artifacts (model_run_id, name, data) VALUES (1, 'rating_model', :data)"),
+        {"data": b"\x00weights"},
+    )
+    db.session.commit()
+    upgrade()
+    assert recommendations.read_artifacts(1) == {"rating_model": b"\x00weights"}
+    recommendations.store_artifacts(1, [("neumf_scorer", b"x" * (recommendations.ARTIFACT_PART_BYTES + 1))])
+    later_run = recommendations.start_run("neumf", {}).id
+    recommendations.store_artifacts(later_run, [("rating_model", b"\x01weights")])
+    downgrade(revision="0009")
+    # A run with an artifact of several parts loses them all (train-recs rebuilds them), none half.
+    left = db.session.execute(db.text("SELECT model_run_id, name, data FROM model_artifacts")).all()
+    db.session.rollback()  # ends the read: MariaDB's DROP TABLE waits for every open one
+    assert [tuple(row) for row in left] == [(later_run, "rating_model", b"\x01weights")]
+    downgrade(revision="base")

@@ -137,10 +137,16 @@ class BookVector(db.Model):
 
 
 class ModelArtifact(db.Model):
-    """Shared weights of one run's model (an ``.npz`` archive), e.g. the rating model's dense layers."""
+    """A part of one run's named artifact (an ``.npz`` archive, e.g. the rating model's dense layers).
+
+    An artifact is its parts' data in ``part`` order (0, 1, ...): one row each of at most
+    4 MiB (``services.recommendations.ARTIFACT_PART_BYTES``), so no INSERT carries more than MariaDB's default
+    ``max_allowed_packet`` (16 MiB) however many readers the model holds.
+    """
 
     __tablename__ = "model_artifacts"
 
     model_run_id: Mapped[int] = mapped_column(ForeignKey("model_runs.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary(2**24 - 1))
+    part: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=0, server_default="0")

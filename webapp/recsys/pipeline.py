@@ -403,25 +403,26 @@ def encode_catalogue(books: pd.DataFrame, item_ids: np.ndarray) -> tuple[Feature
     return vocabulary, vocabulary.encode(descriptions)
 
 
-def live_artifacts(model: Recommender, vocabulary: FeatureVocabulary, interactions: Interactions) -> dict[str, bytes]:
-    """What scoring a reader live needs of a trained NeuMF, as named blobs; nothing for other models.
+def live_artifacts(
+    model: Recommender, vocabulary: FeatureVocabulary, interactions: Interactions
+) -> Iterator[tuple[str, bytes]]:
+    """What scoring a reader live needs of a trained NeuMF, as (name, blob) pairs; nothing for other models.
 
     neumf_scorer: the item side and output layers (:class:`NeuMFScorer`); neumf_codes: the
     book and reader ids behind the codes; neumf_gmf_users / neumf_mlp_users: the readers'
-    id embeddings; content_tower and feature_vocabulary: what encodes a new book.
+    id embeddings; content_tower and feature_vocabulary: what encodes a new book. Each blob
+    is built when it is asked for, so one that is stored and dropped before the next is
+    asked for is never held beside it (each readers' table is 0.3 GB at 50x the demo).
     """
     if not isinstance(model, NeuMF) or "gmf_history" not in model.scorer.arrays:
-        return {}
-    artifacts = {
-        "neumf_scorer": model.scorer.to_bytes(),
-        "neumf_codes": arrays_to_bytes({"item_ids": interactions.item_ids, "user_ids": interactions.user_ids}),
-        "neumf_gmf_users": arrays_to_bytes({"vectors": model.gmf_user_id}),
-        "neumf_mlp_users": arrays_to_bytes({"vectors": model.mlp_user_id}),
-    }
+        return
+    yield "neumf_scorer", model.scorer.to_bytes()
+    yield "neumf_codes", arrays_to_bytes({"item_ids": interactions.item_ids, "user_ids": interactions.user_ids})
+    yield "neumf_gmf_users", arrays_to_bytes({"vectors": model.gmf_user_id})
+    yield "neumf_mlp_users", arrays_to_bytes({"vectors": model.mlp_user_id})
     if model.content_tower is not None:
-        artifacts["content_tower"] = content_tower_to_bytes(model.content_tower)
-        artifacts["feature_vocabulary"] = vocabulary.to_json().encode()
-    return artifacts
+        yield "content_tower", content_tower_to_bytes(model.content_tower)
+        yield "feature_vocabulary", vocabulary.to_json().encode()
 
 
 def rating_triples(events: pd.DataFrame, interactions: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ from sqlalchemy import Integer, Select, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import cache, db
-from webapp.models import Book, BookVector, Dismissal, ModelArtifact, ModelRun, Recommendation, SimilarBook
+from webapp.models import Book, BookVector, Dismissal, ModelRun, Recommendation, SimilarBook
 from webapp.recsys.data import DEFAULT_WEIGHTS
 from webapp.recsys.features import FeatureVocabulary
 from webapp.recsys.models import top_k
@@ -64,13 +64,6 @@ class LiveModel:
 _cache: dict[tuple[str, int], LiveModel | None] = {}
 
 
-def _artifacts(run_id: int) -> dict[str, bytes]:
-    rows = db.session.execute(
-        select(ModelArtifact.name, ModelArtifact.data).where(ModelArtifact.model_run_id == run_id)
-    )
-    return dict(rows.all())
-
-
 def live_model() -> LiveModel | None:
     """The active run's live model; None when there is no active run or it is not a NeuMF with history."""
     run = db.session.execute(select(ModelRun.id, ModelRun.key).where(ModelRun.is_active.is_(True))).first()
@@ -85,7 +78,7 @@ def live_model() -> LiveModel | None:
 
 
 def _load(run_id: int) -> LiveModel | None:
-    artifacts = _artifacts(run_id)
+    artifacts = recommendations.read_artifacts(run_id)
     if "neumf_scorer" not in artifacts:
         return None
     scorer = NeuMFScorer.from_bytes(artifacts["neumf_scorer"])

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from itertools import islice
+from itertools import groupby, islice
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,9 @@ from webapp.services.events import EVENT_KINDS, reader_events
 
 EPOCH = pd.Timestamp("1970-01-01")
 RATING_ARTIFACT = "rating_model"
+# The most bytes of an artifact one row holds: escaped in MariaDB's text protocol (at most
+# twice as long) still under its default max_allowed_packet of 16 MiB.
+ARTIFACT_PART_BYTES = 4 * 2**20
 
 
 # Events are streamed and typed this many rows at a time, each kind held once (a category):
@@ -164,13 +168,37 @@ def store_similar_books(run_id: int, rows: Iterable[dict]) -> int:
 
 def store_rating_model(run_id: int, weights: bytes, reader_rows: Iterable[dict], book_rows: Iterable[dict]) -> int:
     """Insert the run's rating model: shared weights and one vector per reader and book; returns vectors stored."""
-    store_run_rows(ModelArtifact, run_id, [{"name": RATING_ARTIFACT, "data": weights}])
+    store_artifacts(run_id, [(RATING_ARTIFACT, weights)])
     return store_run_rows(ReaderFactors, run_id, reader_rows) + store_run_rows(BookFactors, run_id, book_rows)
 
 
-def store_artifacts(run_id: int, artifacts: dict[str, bytes]) -> None:
-    """Insert the run's named binary artifacts (weights, vocabularies)."""
-    store_run_rows(ModelArtifact, run_id, [{"name": name, "data": data} for name, data in artifacts.items()])
+def store_artifacts(run_id: int, artifacts: Iterable[tuple[str, bytes]]) -> int:
+    """Insert the run's named binary artifacts (weights, vocabularies) in parts of at most
+    ARTIFACT_PART_BYTES, one INSERT each, in one transaction; returns how many artifacts.
+
+    Each artifact is dropped once inserted, before the next is taken from ``artifacts``: a
+    generator that builds them on demand holds one at a time.
+    """
+    stored = 0
+    for name, data in artifacts:
+        for part, start in enumerate(range(0, max(len(data), 1), ARTIFACT_PART_BYTES)):
+            db.session.execute(
+                insert(ModelArtifact.__table__),
+                {"model_run_id": run_id, "name": name, "part": part, "data": data[start : start + ARTIFACT_PART_BYTES]},
+            )
+        del data
+        stored += 1
+    db.session.commit()
+    return stored
+
+
+def read_artifacts(run_id: int, names: Iterable[str] | None = None) -> dict[str, bytes]:
+    """The run's artifacts (those of ``names`` when given) by name, each its parts joined."""
+    stmt = select(ModelArtifact.name, ModelArtifact.data).where(ModelArtifact.model_run_id == run_id)
+    if names is not None:
+        stmt = stmt.where(ModelArtifact.name.in_(list(names)))
+    rows = db.session.execute(stmt.order_by(ModelArtifact.name, ModelArtifact.part))
+    return {name: b"".join(data for _name, data in parts) for name, parts in groupby(rows, key=itemgetter(0))}
 
 
 def activate_run(run_id: int, **details) -> None:
@@ -395,11 +423,7 @@ _predictors: dict[str, RatingPredictor] = {}
 def _rating_predictor(run_id: int, run_key: str) -> RatingPredictor | None:
     """The active run's shared rating weights, read once per process and kept under the run's unique key."""
     if run_key not in _predictors:
-        data = db.session.scalar(
-            select(ModelArtifact.data).where(
-                ModelArtifact.model_run_id == run_id, ModelArtifact.name == RATING_ARTIFACT
-            )
-        )
+        data = read_artifacts(run_id, [RATING_ARTIFACT]).get(RATING_ARTIFACT)
         if data is None:
             return None
         _predictors.clear()

@@ -1,0 +1,64 @@
+"""A run's artifacts are stored in parts and read back whole, whatever their size and the database."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import ModelArtifact
+from webapp.services import recommendations
+
+
+def _parts(run_id: int, name: str) -> list[int]:
+    stmt = select(ModelArtifact.part).where(ModelArtifact.model_run_id == run_id, ModelArtifact.name == name)
+    return list(db.session.scalars(stmt.order_by(ModelArtifact.part)))
+
+
+@pytest.mark.parametrize(
+    ("size", "parts"), [(0, [0]), (1, [0]), (1000, [0]), (1001, [0, 1]), (2500, [0, 1, 2]), (3000, [0, 1, 2])]
+)
+def test_an_artifact_is_stored_in_parts_and_read_back_whole(app, monkeypatch, size, parts):
+    monkeypatch.setattr(recommendations, "ARTIFACT_PART_BYTES", 1000)
+    run_id = recommendations.start_run("neumf", {}).id
+    blob = os.urandom(size)
+    assert recommendations.store_artifacts(run_id, [("weights", blob), ("small", b"{}")]) == 2
+    assert _parts(run_id, "weights") == parts
+    assert recommendations.read_artifacts(run_id) == {"weights": blob, "small": b"{}"}
+    assert recommendations.read_artifacts(run_id, ["small"]) == {"small": b"{}"}
+
+
+def test_an_artifact_over_mariadbs_default_packet_size_is_stored(app):
+    """20 MiB: in one row, MariaDB's default max_allowed_packet (16 MiB) dropped the connection."""
+    run_id = recommendations.start_run("neumf", {}).id
+    blob = os.urandom(20 * 2**20)
+    recommendations.store_artifacts(run_id, [("neumf_gmf_users", blob)])
+    assert len(_parts(run_id, "neumf_gmf_users")) == 5
+    assert recommendations.read_artifacts(run_id)["neumf_gmf_users"] == blob
+
+
+def test_each_artifact_is_taken_only_once_the_one_before_is_stored(app):
+    run_id = recommendations.start_run("neumf", {}).id
+
+    def built_on_demand():
+        for name in ("first", "second", "third"):
+            stored = db.session.scalar(select(func.count()).where(ModelArtifact.model_run_id == run_id))
+            yield name, stored.to_bytes(1, "big")
+
+    recommendations.store_artifacts(run_id, built_on_demand())
+    assert recommendations.read_artifacts(run_id) == {"first": b"\x00", "second": b"\x01", "third": b"\x02"}
+
+
+def test_a_failed_run_leaves_none_of_its_parts(app):
+    run_id = recommendations.start_run("neumf", {}).id
+
+    def breaks_midway():
+        yield "first", os.urandom(5 * 2**20)
+        raise RuntimeError("out of memory")
+
+    with pytest.raises(RuntimeError):
+        recommendations.store_artifacts(run_id, breaks_midway())
+    recommendations.fail_run(run_id, "out of memory")
+    assert recommendations.read_artifacts(run_id) == {}
