@@ -73,7 +73,7 @@ def test_artifacts_stored_whole_before_parts_are_read_back_after(bare_app):
     )
     db.session.commit()
     upgrade()
-    assert recommendations.read_artifacts(1) == {"rating_model": b"\x00weights"}
+    assert recommendations.read_artifacts(1, ["rating_model"]) == {"rating_model": b"\x00weights"}
     recommendations.store_artifacts(1, [("neumf_scorer", b"x" * (recommendations.ARTIFACT_PART_BYTES + 1))])
     later_run = recommendations.start_run("neumf", {}).id
     recommendations.store_artifacts(later_run, [("rating_model", b"\x01weights")])

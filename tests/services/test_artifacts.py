@@ -26,7 +26,7 @@ def test_an_artifact_is_stored_in_parts_and_read_back_whole(app, monkeypatch, si
     blob = os.urandom(size)
     assert recommendations.store_artifacts(run_id, [("weights", blob), ("small", b"{}")]) == 2
     assert _parts(run_id, "weights") == parts
-    assert recommendations.read_artifacts(run_id) == {"weights": blob, "small": b"{}"}
+    assert recommendations.read_artifacts(run_id, ["weights", "small", "absent"]) == {"weights": blob, "small": b"{}"}
     assert recommendations.read_artifacts(run_id, ["small"]) == {"small": b"{}"}
 
 
@@ -36,7 +36,20 @@ def test_an_artifact_over_mariadbs_default_packet_size_is_stored(app):
     blob = os.urandom(20 * 2**20)
     recommendations.store_artifacts(run_id, [("neumf_gmf_users", blob)])
     assert len(_parts(run_id, "neumf_gmf_users")) == 5
-    assert recommendations.read_artifacts(run_id)["neumf_gmf_users"] == blob
+    assert recommendations.read_artifacts(run_id, ["neumf_gmf_users"])["neumf_gmf_users"] == blob
+
+
+@pytest.mark.parametrize(
+    ("start", "length"),
+    [(0, 1), (0, 128), (128, 128), (999, 1), (896, 128), (960, 128), (1000, 1000), (1950, 128), (0, 2500), (2400, 200)],
+)
+def test_a_range_of_an_artifact_is_read_from_the_parts_that_hold_it(app, monkeypatch, start, length):
+    """Ranges within a part, across one or two part boundaries, and past the end (cut where the artifact ends)."""
+    monkeypatch.setattr(recommendations, "ARTIFACT_PART_BYTES", 1000)
+    run_id = recommendations.start_run("neumf", {}).id
+    blob = os.urandom(2500)
+    recommendations.store_artifacts(run_id, [("rows", memoryview(blob)), ("other", os.urandom(3000))])
+    assert recommendations.read_artifact_bytes(run_id, "rows", start, length) == blob[start : start + length]
 
 
 def test_each_artifact_is_taken_only_once_the_one_before_is_stored(app):
@@ -48,7 +61,8 @@ def test_each_artifact_is_taken_only_once_the_one_before_is_stored(app):
             yield name, stored.to_bytes(1, "big")
 
     recommendations.store_artifacts(run_id, built_on_demand())
-    assert recommendations.read_artifacts(run_id) == {"first": b"\x00", "second": b"\x01", "third": b"\x02"}
+    stored = recommendations.read_artifacts(run_id, ["first", "second", "third"])
+    assert stored == {"first": b"\x00", "second": b"\x01", "third": b"\x02"}
 
 
 def test_a_failed_run_leaves_none_of_its_parts(app):
@@ -61,4 +75,4 @@ def test_a_failed_run_leaves_none_of_its_parts(app):
     with pytest.raises(RuntimeError):
         recommendations.store_artifacts(run_id, breaks_midway())
     recommendations.fail_run(run_id, "out of memory")
-    assert recommendations.read_artifacts(run_id) == {}
+    assert recommendations.read_artifacts(run_id, ["first"]) == {}

@@ -2,12 +2,21 @@
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.helpers import create_user
 from webapp.extensions import db
-from webapp.models import Book, BookVector, Dismissal, ModelRun, Rating, Recommendation, SimilarBook
-from webapp.services import activity, book_import, reader_recs
+from webapp.models import (
+    Book,
+    BookVector,
+    Dismissal,
+    ModelArtifact,
+    ModelRun,
+    Rating,
+    Recommendation,
+    SimilarBook,
+)
+from webapp.services import activity, book_import, reader_recs, recommendations
 
 pytest.importorskip("tensorflow")
 
@@ -31,9 +40,16 @@ def demo(runner, small_demo_dir):
     assert result.exit_code == 0, result.output
 
 
-def test_fold_in_gives_the_cached_list_back(runner, demo):
+@pytest.mark.parametrize("part_bytes", [None, 1000], ids=["stored whole", "rows across parts"])
+def test_fold_in_gives_the_cached_list_back(runner, demo, monkeypatch, part_bytes):
     """Recomputing a cached reader from the stored vectors and their history gives the run's own list and scores
-    (the network learned from histories in time order: the fold-in weighs the reader's books by their times)."""
+    (the network learned from histories in time order: the fold-in weighs the reader's books by their times).
+
+    With parts of 1,000 bytes a reader's id embeddings (rows of 128 bytes) are read out of
+    the parts that hold them, some split over two.
+    """
+    if part_bytes:
+        monkeypatch.setattr(recommendations, "ARTIFACT_PART_BYTES", part_bytes)
     run = _train(runner)
     assert run.metrics["neumf"]["history_recency"] == 2.0
     readers = db.session.scalars(select(Recommendation.user_id).distinct().limit(5)).all()
@@ -62,6 +78,21 @@ def test_fold_in_weighs_recent_books_as_training_did(runner, demo, monkeypatch):
         again = _rows(user_id)
         assert [book for book, _rank, _score in again] == [book for book, _rank, _score in cached]
         np.testing.assert_allclose([s for *_, s in again], [s for *_, s in cached], rtol=1e-4, atol=1e-4)
+
+
+def test_a_run_stored_before_the_readers_rows_is_not_live_and_its_cached_lists_still_show(runner, demo):
+    """Code before the sixteenth session stored the readers' id embeddings as one archive per table."""
+    run = _train(runner)
+    for old_name, name in (("neumf_gmf_users", "neumf_gmf_user_rows"), ("neumf_mlp_users", "neumf_mlp_user_rows")):
+        db.session.execute(update(ModelArtifact).where(ModelArtifact.name == name).values(name=old_name))
+    db.session.commit()
+    reader_id = db.session.scalar(select(Recommendation.user_id).limit(1))
+    cached = _rows(reader_id)
+    assert reader_recs.live_model() is None
+    assert reader_recs.refresh_reader(reader_id) is None
+    shown = reader_recs.recommendations_for(reader_id, limit=20)
+    assert [item.book.id for item in shown] == [book for book, _rank, _score in cached]
+    assert all(item.model_run_id == run.id for item in shown)
 
 
 def test_a_reader_not_cached_by_the_run_gets_a_list_on_first_visit(runner, demo):

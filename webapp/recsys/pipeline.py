@@ -403,23 +403,30 @@ def encode_catalogue(books: pd.DataFrame, item_ids: np.ndarray) -> tuple[Feature
     return vocabulary, vocabulary.encode(descriptions)
 
 
+# The live artifacts holding the readers' id embeddings as raw float32 rows (one reader's row is
+# read at its offset, never the whole table), and the scorer's arrays whose widths they have.
+READER_ROWS = {"neumf_gmf_user_rows": "gmf_history", "neumf_mlp_user_rows": "mlp_history"}
+
+
 def live_artifacts(
     model: Recommender, vocabulary: FeatureVocabulary, interactions: Interactions
-) -> Iterator[tuple[str, bytes]]:
+) -> Iterator[tuple[str, bytes | memoryview]]:
     """What scoring a reader live needs of a trained NeuMF, as (name, blob) pairs; nothing for other models.
 
     neumf_scorer: the item side and output layers (:class:`NeuMFScorer`); neumf_codes: the
-    book and reader ids behind the codes; neumf_gmf_users / neumf_mlp_users: the readers'
-    id embeddings; content_tower and feature_vocabulary: what encodes a new book. Each blob
-    is built when it is asked for, so one that is stored and dropped before the next is
-    asked for is never held beside it (each readers' table is 0.3 GB at 50x the demo).
+    book and reader ids behind the codes (the readers' sorted: a reader's code is its
+    position); neumf_gmf_user_rows / neumf_mlp_user_rows: the readers' id embeddings, one
+    float32 row per code (widths those of the scorer's history tables, see READER_ROWS),
+    handed over as views of the model's own tables; content_tower and feature_vocabulary:
+    what encodes a new book. Each blob is built when it is asked for, so one that is stored
+    and dropped before the next is asked for is never held beside it.
     """
     if not isinstance(model, NeuMF) or "gmf_history" not in model.scorer.arrays:
         return
     yield "neumf_scorer", model.scorer.to_bytes()
     yield "neumf_codes", arrays_to_bytes({"item_ids": interactions.item_ids, "user_ids": interactions.user_ids})
-    yield "neumf_gmf_users", arrays_to_bytes({"vectors": model.gmf_user_id})
-    yield "neumf_mlp_users", arrays_to_bytes({"vectors": model.mlp_user_id})
+    for name, table in zip(READER_ROWS, (model.gmf_user_id, model.mlp_user_id), strict=True):
+        yield name, memoryview(np.ascontiguousarray(table, dtype=np.float32)).cast("B")
     if model.content_tower is not None:
         yield "content_tower", content_tower_to_bytes(model.content_tower)
         yield "feature_vocabulary", vocabulary.to_json().encode()

@@ -26,7 +26,7 @@ from webapp.models import Book, BookVector, Dismissal, ModelRun, Recommendation,
 from webapp.recsys.data import DEFAULT_WEIGHTS
 from webapp.recsys.features import FeatureVocabulary
 from webapp.recsys.models import top_k
-from webapp.recsys.pipeline import ReaderBooks, ReasonWriter, item_descriptions, new_book_similar_rows
+from webapp.recsys.pipeline import READER_ROWS, ReaderBooks, ReasonWriter, item_descriptions, new_book_similar_rows
 from webapp.recsys.serving import (
     ContentTower,
     NeuMFScorer,
@@ -53,9 +53,8 @@ class LiveModel:
     scorer: NeuMFScorer
     book_ids: np.ndarray  # book id of each item code
     code_of_book: dict[int, int]
-    code_of_reader: dict[int, int]
-    gmf_users: np.ndarray
-    mlp_users: np.ndarray
+    reader_ids: np.ndarray  # sorted: a reader's code is the position of their id
+    reader_row_widths: dict[str, int]  # float32 values in a row of each of READER_ROWS' artifacts
     tower: ContentTower | None
     vocabulary: FeatureVocabulary | None
     reasons: ReasonWriter
@@ -77,10 +76,17 @@ def live_model() -> LiveModel | None:
     return _cache[key]
 
 
+# What a worker reads of a live run when it loads it: everything but the readers' id embeddings,
+# whose rows are read one reader at a time (at 50x the demo the two tables are 0.6 GB).
+LOADED_ARTIFACTS = ("neumf_scorer", "neumf_codes", "content_tower", "feature_vocabulary")
+
+
 def _load(run_id: int) -> LiveModel | None:
-    artifacts = recommendations.read_artifacts(run_id)
-    if "neumf_scorer" not in artifacts:
+    # A run trained before the readers' rows were stored on their own (sixteenth session) is
+    # not live: its cached lists and the popular fallback serve until the next train-recs.
+    if not {"neumf_scorer", *READER_ROWS} <= recommendations.artifact_names(run_id):
         return None
+    artifacts = recommendations.read_artifacts(run_id, LOADED_ARTIFACTS)
     scorer = NeuMFScorer.from_bytes(artifacts["neumf_scorer"])
     codes = arrays_from_bytes(artifacts["neumf_codes"])
     book_ids = codes["item_ids"].astype(np.int64)
@@ -104,9 +110,8 @@ def _load(run_id: int) -> LiveModel | None:
         scorer=scorer,
         book_ids=book_ids,
         code_of_book={int(book): code for code, book in enumerate(book_ids)},
-        code_of_reader={int(user): code for code, user in enumerate(codes["user_ids"])},
-        gmf_users=arrays_from_bytes(artifacts["neumf_gmf_users"])["vectors"],
-        mlp_users=arrays_from_bytes(artifacts["neumf_mlp_users"])["vectors"],
+        reader_ids=codes["user_ids"].astype(np.int64),
+        reader_row_widths={name: scorer.arrays[table].shape[1] for name, table in READER_ROWS.items()},
         tower=tower,
         vocabulary=vocabulary,
         reasons=ReasonWriter.for_books(scorer.item_embeddings(), books, book_ids),
@@ -140,9 +145,7 @@ def refresh_reader(user_id: int) -> Refreshed | None:
         history = np.unique(items[known])
         known_rows = [row for row, is_known in zip(rows, known, strict=True) if is_known]
         moments = np.array([row.moment for row in known_rows], dtype="datetime64[us]").astype(np.float64)
-        reader = model.code_of_reader.get(user_id)
-        ids = (model.gmf_users[reader], model.mlp_users[reader]) if reader is not None else (None, None)
-        gmf, mlp = model.scorer.user_vectors([items[known]], *ids, moments=[moments])
+        gmf, mlp = model.scorer.user_vectors([items[known]], *_id_vectors(model, user_id), moments=[moments])
         scores = model.scorer.score(gmf, mlp, model.scorer.history_matrix([items[known]], [moments]))
         scores[0, history] = -np.inf
         hidden = [model.code_of_book[book] for book in dismissed if book in model.code_of_book]
@@ -176,6 +179,19 @@ def refresh_reader(user_id: int) -> Refreshed | None:
         db.session.execute(insert(Recommendation), chosen)
     db.session.commit()
     return Refreshed(len(chosen), scoring_ms)
+
+
+def _id_vectors(model: LiveModel, user_id: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The reader's GMF and MLP id embeddings, read from the run's row tables; (None, None) for a reader the
+    run did not train (one who joined since)."""
+    code = int(np.searchsorted(model.reader_ids, user_id))
+    if code == len(model.reader_ids) or model.reader_ids[code] != user_id:
+        return None, None
+    gmf, mlp = (
+        np.frombuffer(recommendations.read_artifact_bytes(model.run_id, name, code * width * 4, width * 4), np.float32)
+        for name, width in model.reader_row_widths.items()
+    )
+    return gmf, mlp
 
 
 def after_reader_action(user_id: int) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     Select,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -172,19 +173,20 @@ def store_rating_model(run_id: int, weights: bytes, reader_rows: Iterable[dict],
     return store_run_rows(ReaderFactors, run_id, reader_rows) + store_run_rows(BookFactors, run_id, book_rows)
 
 
-def store_artifacts(run_id: int, artifacts: Iterable[tuple[str, bytes]]) -> int:
-    """Insert the run's named binary artifacts (weights, vocabularies) in parts of at most
-    ARTIFACT_PART_BYTES, one INSERT each, in one transaction; returns how many artifacts.
+def store_artifacts(run_id: int, artifacts: Iterable[tuple[str, bytes | memoryview]]) -> int:
+    """Insert the run's named binary artifacts (weights, vocabularies) in parts of ARTIFACT_PART_BYTES (the
+    last shorter), one INSERT each, in one transaction; returns how many artifacts.
 
     Each artifact is dropped once inserted, before the next is taken from ``artifacts``: a
-    generator that builds them on demand holds one at a time.
+    generator that builds them on demand holds one at a time, and a view of an array that is
+    kept anyway costs one part's copy.
     """
     stored = 0
     for name, data in artifacts:
         for part, start in enumerate(range(0, max(len(data), 1), ARTIFACT_PART_BYTES)):
+            chunk = bytes(data[start : start + ARTIFACT_PART_BYTES])
             db.session.execute(
-                insert(ModelArtifact.__table__),
-                {"model_run_id": run_id, "name": name, "part": part, "data": data[start : start + ARTIFACT_PART_BYTES]},
+                insert(ModelArtifact.__table__), {"model_run_id": run_id, "name": name, "part": part, "data": chunk}
             )
         del data
         stored += 1
@@ -192,13 +194,56 @@ def store_artifacts(run_id: int, artifacts: Iterable[tuple[str, bytes]]) -> int:
     return stored
 
 
-def read_artifacts(run_id: int, names: Iterable[str] | None = None) -> dict[str, bytes]:
-    """The run's artifacts (those of ``names`` when given) by name, each its parts joined."""
-    stmt = select(ModelArtifact.name, ModelArtifact.data).where(ModelArtifact.model_run_id == run_id)
-    if names is not None:
-        stmt = stmt.where(ModelArtifact.name.in_(list(names)))
-    rows = db.session.execute(stmt.order_by(ModelArtifact.name, ModelArtifact.part))
+def read_artifacts(run_id: int, names: Iterable[str]) -> dict[str, bytes]:
+    """The run's artifacts of ``names`` that it has, by name, each its parts joined."""
+    stmt = (
+        select(ModelArtifact.name, ModelArtifact.data)
+        .where(ModelArtifact.model_run_id == run_id, ModelArtifact.name.in_(list(names)))
+        .order_by(ModelArtifact.name, ModelArtifact.part)
+    )
+    rows = db.session.execute(stmt)
     return {name: b"".join(data for _name, data in parts) for name, parts in groupby(rows, key=itemgetter(0))}
+
+
+def artifact_names(run_id: int) -> set[str]:
+    """The names of the run's artifacts."""
+    stmt = select(ModelArtifact.name).where(ModelArtifact.model_run_id == run_id, ModelArtifact.part == 0)
+    return set(db.session.scalars(stmt))
+
+
+def read_artifact_bytes(run_id: int, name: str, start: int, length: int) -> bytes:
+    """``length`` bytes of the run's artifact ``name`` from byte ``start``, read out of the parts that hold
+    them (fewer when the artifact ends first): one row of a table without reading the table."""
+    first, last = start // ARTIFACT_PART_BYTES, (start + length - 1) // ARTIFACT_PART_BYTES
+    return b"".join(
+        db.session.scalars(
+            _artifact_bytes_query(),
+            {
+                "run_id": run_id,
+                "name": name,
+                "first": first,
+                "last": last,
+                "offset": start % ARTIFACT_PART_BYTES + 1,
+                "length": length,
+            },
+        )
+    )[:length]
+
+
+@cache
+def _artifact_bytes_query() -> Select:
+    """Up to a bound ``length`` bytes of each part ``first`` to ``last`` of an artifact: from the bound
+    ``offset`` (1-based) in the first, from the start in the others; built once."""
+    offset = case((ModelArtifact.part == bindparam("first"), bindparam("offset")), else_=1)
+    return (
+        select(func.substr(ModelArtifact.data, offset, bindparam("length")))
+        .where(
+            ModelArtifact.model_run_id == bindparam("run_id"),
+            ModelArtifact.name == bindparam("name"),
+            ModelArtifact.part.between(bindparam("first"), bindparam("last")),
+        )
+        .order_by(ModelArtifact.part)
+    )
 
 
 def activate_run(run_id: int, **details) -> None:
