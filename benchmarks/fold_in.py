@@ -4,6 +4,8 @@ Needs a database with a trained NeuMF run (``make recs``). For readers the run k
 for new readers with three rated books, it times :func:`reader_recs.refresh_reader`:
 the scoring alone (NumPy: user vectors from the history, every book scored, top 20,
 reasons) and the whole call (reading the history, scoring, replacing the rows, commit).
+It also prints what loading the live model adds to the process's memory (what each web
+worker holds for it): RSS after less RSS before, and the peak on the way (VmHWM, reset first).
 
     python benchmarks/fold_in.py [--readers 200]
 """
@@ -29,11 +31,15 @@ def main() -> None:
     args = parser.parse_args()
     app = create_app(Config)
     with app.app_context():
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")  # VmHWM starts again from the RSS now
+        rss_before = _memory_mib("VmRSS")
         started = time.perf_counter()
         model = reader_recs.live_model()
         if model is None:
             raise SystemExit("No trained NeuMF run with live artifacts: run `make recs` (flask train-recs) first.")
         load_ms = (time.perf_counter() - started) * 1000
+        held_mib, peak_mib = _memory_mib("VmRSS") - rss_before, _memory_mib("VmHWM") - rss_before
         readers = db.session.scalars(
             select(Rating.user_id).group_by(Rating.user_id).order_by(func.random()).limit(args.readers)
         ).all()
@@ -65,7 +71,10 @@ def main() -> None:
         finally:
             db.session.execute(User.__table__.delete().where(User.id.in_(newcomers)))
             db.session.commit()
-        print(f"\nLive model: {model.scorer.n_items:,} books, read once per process in {load_ms:.0f} ms")
+        print(
+            f"\nLive model: {model.scorer.n_items:,} books and {len(model.reader_ids):,} readers, read once per "
+            f"process in {load_ms:.0f} ms; it added {held_mib:,.0f} MiB to the RSS ({peak_mib:,.0f} MiB at the peak)"
+        )
         print("\n| reader | readers | scoring ms p50 | scoring ms p95 | whole refresh ms p50 | whole refresh ms p95 |")
         print("|---|---|---|---|---|---|")
         for name, (scoring, whole) in rows.items():
@@ -73,6 +82,13 @@ def main() -> None:
                 f"| {name} | {len(scoring)} | {np.percentile(scoring, 50):.1f} | {np.percentile(scoring, 95):.1f} | "
                 f"{np.percentile(whole, 50):.1f} | {np.percentile(whole, 95):.1f} |"
             )
+
+
+def _memory_mib(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmRSS, VmHWM), in MiB."""
+    with open("/proc/self/status") as status:
+        values = dict(line.split(":", 1) for line in status)
+    return int(values[field].split()[0]) / 1024
 
 
 if __name__ == "__main__":

@@ -34,9 +34,13 @@ def test_an_artifact_over_mariadbs_default_packet_size_is_stored(app):
     """20 MiB: in one row, MariaDB's default max_allowed_packet (16 MiB) dropped the connection."""
     run_id = recommendations.start_run("neumf", {}).id
     blob = os.urandom(20 * 2**20)
-    recommendations.store_artifacts(run_id, [("neumf_gmf_users", blob)])
-    assert len(_parts(run_id, "neumf_gmf_users")) == 5
-    assert recommendations.read_artifacts(run_id, ["neumf_gmf_users"])["neumf_gmf_users"] == blob
+    recommendations.store_artifacts(run_id, [("neumf_gmf_user_rows", blob)])
+    assert len(_parts(run_id, "neumf_gmf_user_rows")) == len(blob) // recommendations.ARTIFACT_PART_BYTES
+    assert recommendations.read_artifacts(run_id, ["neumf_gmf_user_rows"])["neumf_gmf_user_rows"] == blob
+    assert (
+        recommendations.read_artifact_bytes(run_id, "neumf_gmf_user_rows", 2**24 - 64, 128)
+        == blob[2**24 - 64 : 2**24 + 64]
+    )
 
 
 @pytest.mark.parametrize(

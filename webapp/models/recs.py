@@ -139,9 +139,10 @@ class BookVector(db.Model):
 class ModelArtifact(db.Model):
     """A part of one run's named artifact (an ``.npz`` archive, e.g. the rating model's dense layers).
 
-    An artifact is its parts' data in ``part`` order (0, 1, ...): one row each of at most
-    4 MiB (``services.recommendations.ARTIFACT_PART_BYTES``), so no INSERT carries more than MariaDB's default
-    ``max_allowed_packet`` (16 MiB) however many readers the model holds.
+    An artifact is its parts' data in ``part`` order (0, 1, ...): one row each of at most 64
+    KiB (``services.recommendations.ARTIFACT_PART_BYTES``), so no INSERT carries more than
+    MariaDB's default ``max_allowed_packet`` (16 MiB) however many readers the model holds,
+    and one reader's row of a table is read without the rest.
     """
 
     __tablename__ = "model_artifacts"
