@@ -37,10 +37,10 @@ def test_an_artifact_over_mariadbs_default_packet_size_is_stored(app):
     recommendations.store_artifacts(run_id, [("neumf_gmf_user_rows", blob)])
     assert len(_parts(run_id, "neumf_gmf_user_rows")) == len(blob) // recommendations.ARTIFACT_PART_BYTES
     assert recommendations.read_artifacts(run_id, ["neumf_gmf_user_rows"])["neumf_gmf_user_rows"] == blob
-    assert (
-        recommendations.read_artifact_bytes(run_id, "neumf_gmf_user_rows", 2**24 - 64, 128)
-        == blob[2**24 - 64 : 2**24 + 64]
-    )
+    part_bytes = recommendations.artifact_part_bytes(run_id)["neumf_gmf_user_rows"]
+    assert part_bytes == recommendations.ARTIFACT_PART_BYTES
+    row = recommendations.read_artifact_bytes(run_id, "neumf_gmf_user_rows", 2**24 - 64, 128, part_bytes)
+    assert row == blob[2**24 - 64 : 2**24 + 64]
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,22 @@ def test_a_range_of_an_artifact_is_read_from_the_parts_that_hold_it(app, monkeyp
     run_id = recommendations.start_run("neumf", {}).id
     blob = os.urandom(2500)
     recommendations.store_artifacts(run_id, [("rows", memoryview(blob)), ("other", os.urandom(3000))])
-    assert recommendations.read_artifact_bytes(run_id, "rows", start, length) == blob[start : start + length]
+    part_bytes = recommendations.artifact_part_bytes(run_id)
+    assert part_bytes == {"rows": 1000, "other": 1000}
+    assert recommendations.read_artifact_bytes(run_id, "rows", start, length, 1000) == blob[start : start + length]
+
+
+def test_a_row_is_read_with_the_part_size_its_artifact_was_stored_with(app, monkeypatch):
+    """A run stored with larger parts (4 MiB, as the sixteenth session first did) is read by its own."""
+    monkeypatch.setattr(recommendations, "ARTIFACT_PART_BYTES", 4 * 2**20)
+    run_id = recommendations.start_run("neumf", {}).id
+    blob = os.urandom(5 * 2**20)
+    recommendations.store_artifacts(run_id, [("rows", blob)])
+    monkeypatch.undo()
+    part_bytes = recommendations.artifact_part_bytes(run_id)["rows"]
+    assert part_bytes == 4 * 2**20
+    row = recommendations.read_artifact_bytes(run_id, "rows", 4 * 2**20 - 100, 128, part_bytes)
+    assert row == blob[4 * 2**20 - 100 : 4 * 2**20 + 28]
 
 
 def test_each_artifact_is_taken_only_once_the_one_before_is_stored(app):

@@ -55,6 +55,7 @@ class LiveModel:
     code_of_book: dict[int, int]
     reader_ids: np.ndarray  # sorted: a reader's code is the position of their id
     reader_row_widths: dict[str, int]  # float32 values in a row of each of READER_ROWS' artifacts
+    reader_part_bytes: dict[str, int]  # the part size each of them was stored with
     tower: ContentTower | None
     vocabulary: FeatureVocabulary | None
     reasons: ReasonWriter
@@ -84,7 +85,8 @@ LOADED_ARTIFACTS = ("neumf_scorer", "neumf_codes", "content_tower", "feature_voc
 def _load(run_id: int) -> LiveModel | None:
     # A run trained before the readers' rows were stored on their own (sixteenth session) is
     # not live: its cached lists and the popular fallback serve until the next train-recs.
-    if not {"neumf_scorer", *READER_ROWS} <= recommendations.artifact_names(run_id):
+    part_bytes = recommendations.artifact_part_bytes(run_id)
+    if not {"neumf_scorer", *READER_ROWS} <= part_bytes.keys():
         return None
     artifacts = recommendations.read_artifacts(run_id, LOADED_ARTIFACTS)
     scorer = NeuMFScorer.from_bytes(artifacts["neumf_scorer"])
@@ -112,6 +114,7 @@ def _load(run_id: int) -> LiveModel | None:
         code_of_book={int(book): code for code, book in enumerate(book_ids)},
         reader_ids=codes["user_ids"].astype(np.int64),
         reader_row_widths={name: scorer.arrays[table].shape[1] for name, table in READER_ROWS.items()},
+        reader_part_bytes={name: part_bytes[name] for name in READER_ROWS},
         tower=tower,
         vocabulary=vocabulary,
         reasons=ReasonWriter.for_books(scorer.item_embeddings(), books, book_ids),
@@ -188,7 +191,12 @@ def _id_vectors(model: LiveModel, user_id: int) -> tuple[np.ndarray | None, np.n
     if code == len(model.reader_ids) or model.reader_ids[code] != user_id:
         return None, None
     gmf, mlp = (
-        np.frombuffer(recommendations.read_artifact_bytes(model.run_id, name, code * width * 4, width * 4), np.float32)
+        np.frombuffer(
+            recommendations.read_artifact_bytes(
+                model.run_id, name, code * width * 4, width * 4, model.reader_part_bytes[name]
+            ),
+            np.float32,
+        )
         for name, width in model.reader_row_widths.items()
     )
     return gmf, mlp

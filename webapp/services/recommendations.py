@@ -206,16 +206,22 @@ def read_artifacts(run_id: int, names: Iterable[str]) -> dict[str, bytes]:
     return {name: b"".join(data for _name, data in parts) for name, parts in groupby(rows, key=itemgetter(0))}
 
 
-def artifact_names(run_id: int) -> set[str]:
-    """The names of the run's artifacts."""
-    stmt = select(ModelArtifact.name).where(ModelArtifact.model_run_id == run_id, ModelArtifact.part == 0)
-    return set(db.session.scalars(stmt))
+def artifact_part_bytes(run_id: int) -> dict[str, int]:
+    """The run's artifacts by name, each with the size of its parts (that of its first: the part size it was
+    stored with, or its whole size when it is one part)."""
+    stmt = select(ModelArtifact.name, func.length(ModelArtifact.data)).where(
+        ModelArtifact.model_run_id == run_id, ModelArtifact.part == 0
+    )
+    return dict(db.session.execute(stmt).tuples().all())
 
 
-def read_artifact_bytes(run_id: int, name: str, start: int, length: int) -> bytes:
+def read_artifact_bytes(run_id: int, name: str, start: int, length: int, part_bytes: int) -> bytes:
     """``length`` bytes of the run's artifact ``name`` from byte ``start``, read out of the parts that hold
-    them (fewer when the artifact ends first): one row of a table without reading the table."""
-    first, last = start // ARTIFACT_PART_BYTES, (start + length - 1) // ARTIFACT_PART_BYTES
+    them (fewer when the artifact ends first): one row of a table without reading the table.
+
+    ``part_bytes`` is the artifact's part size (:func:`artifact_part_bytes`).
+    """
+    first, last = start // part_bytes, (start + length - 1) // part_bytes
     return b"".join(
         db.session.scalars(
             _artifact_bytes_query(),
@@ -224,7 +230,7 @@ def read_artifact_bytes(run_id: int, name: str, start: int, length: int) -> byte
                 "name": name,
                 "first": first,
                 "last": last,
-                "offset": start % ARTIFACT_PART_BYTES + 1,
+                "offset": start % part_bytes + 1,
                 "length": length,
             },
         )
