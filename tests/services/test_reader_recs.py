@@ -1,8 +1,11 @@
 """Recommendations that react at once: fold-in after an action, new readers, dismissals, new books."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from tests.helpers import create_user
 from webapp.extensions import db
@@ -34,6 +37,21 @@ def _train(runner, *options: str) -> ModelRun:
     return db.session.scalar(select(ModelRun).where(ModelRun.is_active.is_(True)))
 
 
+@contextmanager
+def _statements() -> Iterator[list[tuple[str, object]]]:
+    """The (SQL, parameters) of every statement sent while the block runs."""
+    sent: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _executemany) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
 @pytest.fixture()
 def demo(runner, small_demo_dir):
     result = runner.invoke(args=["seed-demo", "--data-dir", small_demo_dir])
@@ -51,6 +69,9 @@ def test_fold_in_gives_the_cached_list_back(runner, demo, monkeypatch, part_byte
     if part_bytes:
         monkeypatch.setattr(recommendations, "ARTIFACT_PART_BYTES", part_bytes)
     run = _train(runner)
+    with _statements() as loading:
+        assert reader_recs.live_model() is not None
+    assert loading and not any("user_rows" in str(params) for _sql, params in loading)  # a row at a time, below
     assert run.metrics["neumf"]["history_recency"] == 2.0
     readers = db.session.scalars(select(Recommendation.user_id).distinct().limit(5)).all()
     for user_id in readers:
