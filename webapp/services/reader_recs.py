@@ -65,7 +65,8 @@ _cache: dict[tuple[str, int], LiveModel | None] = {}
 
 
 def live_model() -> LiveModel | None:
-    """The active run's live model; None when there is no active run or it is not a NeuMF with history."""
+    """The active run's live model; None when there is no active run, it is not a NeuMF with history, or it
+    was stored before its readers' rows were (see ``_load``)."""
     run = db.session.execute(select(ModelRun.id, ModelRun.key).where(ModelRun.is_active.is_(True))).first()
     if run is None:
         return None
